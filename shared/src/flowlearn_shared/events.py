@@ -1,0 +1,108 @@
+"""The event envelope (CloudEvents attribute names) and the typed payload of every event.
+
+An event's ``type`` is its versioned subject, so a consumer can pick the payload model
+from the envelope alone. Older versions are upcast to the current one on read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from flowlearn_shared.subjects import EventSubject
+
+
+class EventData(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class JournalEntryFacts(EventData):
+    """Metadata of a journal entry. Never the body or title: entries are private."""
+
+    entry_id: str
+    owner_id: str
+    kind: str
+    tags: list[str] = Field(default_factory=list)
+    skills: list[str] = Field(default_factory=list)
+    nudge_id: str | None = None
+    occurred_on: date
+    minutes: int | None = None
+    version: int = 1
+
+
+class JournalEntryDeletedData(EventData):
+    entry_id: str
+    owner_id: str
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: UUID = Field(default_factory=uuid4)
+    source: str
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    subject: str = Field(description="The user or aggregate the event is about.")
+    datacontenttype: Literal["application/json"] = "application/json"
+
+    def nats_subject(self) -> str:
+        return str(getattr(self, "type"))  # noqa: B009 - every concrete event defines it
+
+
+class JournalEntryCreated(_Envelope):
+    type: Literal[EventSubject.JOURNAL_ENTRY_CREATED] = EventSubject.JOURNAL_ENTRY_CREATED
+    data: JournalEntryFacts
+
+
+class JournalEntryUpdated(_Envelope):
+    type: Literal[EventSubject.JOURNAL_ENTRY_UPDATED] = EventSubject.JOURNAL_ENTRY_UPDATED
+    data: JournalEntryFacts
+
+
+class JournalEntryDeleted(_Envelope):
+    type: Literal[EventSubject.JOURNAL_ENTRY_DELETED] = EventSubject.JOURNAL_ENTRY_DELETED
+    data: JournalEntryDeletedData
+
+
+Event = Annotated[
+    JournalEntryCreated | JournalEntryUpdated | JournalEntryDeleted,
+    Field(discriminator="type"),
+]
+_event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+# Upcasters turn the raw JSON of an older event version into the next version, keyed by
+# the old type. They run in a chain until the type is one this code knows.
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[str, Upcaster] = {}
+
+
+def register_upcaster(old_type: str) -> Callable[[Upcaster], Upcaster]:
+    def decorate(fn: Upcaster) -> Upcaster:
+        UPCASTERS[old_type] = fn
+        return fn
+
+    return decorate
+
+
+def upcast(raw: dict[str, Any]) -> dict[str, Any]:
+    seen: set[str] = set()
+    while (kind := raw.get("type")) in UPCASTERS and kind not in seen:
+        seen.add(kind)
+        raw = UPCASTERS[kind](dict(raw))
+    return raw
+
+
+def parse_event(payload: bytes | str | dict[str, Any]) -> Event:
+    """Parse any known event, upcasting older versions. Raises pydantic.ValidationError."""
+    if isinstance(payload, dict):
+        return _event_adapter.validate_python(upcast(payload))
+    raw = TypeAdapter(dict[str, Any]).validate_json(payload)
+    return _event_adapter.validate_python(upcast(raw))
+
+
+def serialize_event(event: _Envelope) -> bytes:
+    return event.model_dump_json().encode()
