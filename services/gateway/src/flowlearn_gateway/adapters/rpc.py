@@ -1,0 +1,89 @@
+"""Core-NATS request/reply to the services, speaking the shared ``Reply`` envelope."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, TypeVar
+
+import nats.errors
+from faststream.exceptions import IncorrectState
+from faststream.nats import NatsBroker
+from pydantic import BaseModel, ValidationError
+from pydantic_core import to_json
+
+from flowlearn_gateway.domain.errors import BadServiceReply, ServiceProblem, ServiceUnavailable
+from flowlearn_shared.rpc import Problem
+
+log = logging.getLogger("flowlearn.gateway.rpc")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Envelope(BaseModel):
+    # The result is validated against the expected model in a second step, so one
+    # envelope type serves every operation.
+    result: Any = None
+    problem: Problem | None = None
+
+
+def nats_connected(broker: NatsBroker) -> bool:
+    try:
+        return bool(broker.connection.is_connected)
+    except IncorrectState:
+        return False
+
+
+class RpcClient:
+    def __init__(self, broker: NatsBroker, timeout: float) -> None:
+        self.broker = broker
+        self.timeout = timeout
+
+    async def request(
+        self,
+        subject: str,
+        payload: BaseModel | dict[str, Any],
+        result_type: type[M],
+        *,
+        timeout: float | None = None,
+    ) -> M:
+        envelope = await self._exchange(subject, payload, timeout)
+        try:
+            return result_type.model_validate(envelope.result)
+        except ValidationError:
+            log.error("reply on %s has an unexpected result", subject)
+            raise BadServiceReply(_service_of(subject)) from None
+
+    async def command(
+        self, subject: str, payload: BaseModel | dict[str, Any], *, timeout: float | None = None
+    ) -> None:
+        """A request whose successful reply carries no result."""
+        await self._exchange(subject, payload, timeout)
+
+    async def _exchange(
+        self, subject: str, payload: BaseModel | dict[str, Any], timeout: float | None
+    ) -> _Envelope:
+        service = _service_of(subject)
+        body = payload.model_dump_json().encode() if isinstance(payload, BaseModel) else to_json(payload)
+        try:
+            msg = await self.broker.request(body, subject, timeout=timeout or self.timeout)
+        except nats.errors.NoRespondersError:
+            # The server says at once that nobody listens: no need to wait for the timeout.
+            raise ServiceUnavailable(service, "no responders") from None
+        except TimeoutError:
+            raise ServiceUnavailable(service, "timed out") from None
+        except (nats.errors.Error, IncorrectState) as exc:
+            raise ServiceUnavailable(service, f"NATS unavailable ({type(exc).__name__})") from None
+        try:
+            envelope = _Envelope.model_validate_json(msg.body)
+        except ValidationError:
+            log.error("reply on %s is not a reply envelope", subject)
+            raise BadServiceReply(service) from None
+        if envelope.problem is not None:
+            raise ServiceProblem(envelope.problem)
+        return envelope
+
+
+def _service_of(subject: str) -> str:
+    # flowrpc.<service>.<operation>
+    parts = subject.split(".")
+    return parts[1] if len(parts) > 1 else subject

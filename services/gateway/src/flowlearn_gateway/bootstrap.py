@@ -1,0 +1,80 @@
+"""Builds the gateway's clients once and runs the NATS connection for the app's lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from faststream.nats import NatsBroker
+
+from flowlearn_gateway.adapters.health import HealthClient
+from flowlearn_gateway.adapters.journal import JournalClient
+from flowlearn_gateway.adapters.rpc import RpcClient
+from flowlearn_gateway.adapters.tokens import TokenVerifier
+from flowlearn_gateway.settings import GatewaySettings
+from flowlearn_shared.runtime import make_broker
+
+log = logging.getLogger("flowlearn.gateway")
+
+
+@dataclass
+class Container:
+    settings: GatewaySettings
+    broker: NatsBroker
+    owns_broker: bool
+    rpc: RpcClient
+    journal: JournalClient
+    health: HealthClient
+    tokens: TokenVerifier
+
+
+def build_container(settings: GatewaySettings, broker: NatsBroker | None = None) -> Container:
+    """Nothing connects here; ``running`` does that when the app starts."""
+    owns_broker = broker is None
+    broker = broker or make_broker(settings, "gateway")
+    rpc = RpcClient(broker, timeout=settings.request_timeout_seconds)
+    return Container(
+        settings=settings,
+        broker=broker,
+        owns_broker=owns_broker,
+        rpc=rpc,
+        journal=JournalClient(rpc),
+        health=HealthClient(rpc, timeout=settings.readiness_timeout_seconds),
+        tokens=TokenVerifier(settings),
+    )
+
+
+async def _connect(container: Container) -> None:
+    # The broker retries by itself until NATS answers (max_reconnect_attempts=-1).
+    if container.owns_broker:
+        await container.broker.start()
+    else:
+        await container.broker.connect()
+    log.info("connected to NATS")
+
+
+@contextlib.asynccontextmanager
+async def running(container: Container) -> AsyncIterator[None]:
+    """Connect to NATS, waiting a little; serve anyway if NATS is late (readyz reports it).
+
+    A broker passed in by the caller is connected if needed but left for its owner to stop.
+    """
+    connecting = asyncio.create_task(_connect(container), name="gateway-nats-connect")
+    wait = container.settings.nats_startup_wait_seconds
+    try:
+        await asyncio.wait_for(asyncio.shield(connecting), timeout=wait)
+    except TimeoutError:
+        log.warning("NATS not reachable after %.1fs; still trying in the background", wait)
+    try:
+        yield
+    finally:
+        if not connecting.done():
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connecting
+        if container.owns_broker:
+            await container.broker.stop()
+        log.info("gateway stopped")

@@ -1,0 +1,49 @@
+"""Gateway settings: ``FLOWLEARN_GATEWAY_*``, falling back to ``FLOWLEARN_*``."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from flowlearn_shared.settings import ServiceSettings
+
+DEFAULT_JWT_SECRET = "dev-secret-change-me"
+MIN_SECRET_LENGTH = 32
+
+
+class GatewaySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="FLOWLEARN_GATEWAY_", extra="ignore")
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+
+    jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    # Tolerated clock skew between the token issuer and this host.
+    jwt_leeway_seconds: float = Field(default=30.0, ge=0)
+    oidc_jwks_url: str | None = None
+    jwks_cache_seconds: float = Field(default=300.0, gt=0)
+
+    request_timeout_seconds: float = Field(default=5.0, gt=0)
+    readiness_timeout_seconds: float = Field(default=1.0, gt=0)
+    # Seconds a client is told to wait (Retry-After) when a service does not answer.
+    retry_after_seconds: int = Field(default=2, ge=0)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=0)
+    graceful_shutdown_seconds: float = Field(default=10.0, ge=0)
+    # How long start-up waits for NATS before serving anyway (readyz says 503 until it is up).
+    nats_startup_wait_seconds: float = Field(default=5.0, ge=0)
+
+    @model_validator(mode="after")
+    def _secret_fit_for_env(self) -> Self:
+        # A guessable HS256 secret would let anyone mint tokens for any user.
+        if self.env not in ("dev", "test"):
+            secret = self.jwt_secret.get_secret_value()
+            if secret == DEFAULT_JWT_SECRET or len(secret) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"jwt_secret must be set to a random value of at least "
+                    f"{MIN_SECRET_LENGTH} characters when env is {self.env!r}"
+                )
+        return self

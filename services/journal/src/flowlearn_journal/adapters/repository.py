@@ -1,0 +1,174 @@
+"""MongoDB storage of journal entries. Every query is scoped to the owner."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from datetime import date, datetime
+from typing import Any
+
+from flowlearn_shared.contracts.journal import EntryKind, EntryQuery
+from pymongo import DESCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from flowlearn_journal.domain.model import Entry
+
+Document = dict[str, Any]
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(entry: Entry) -> str:
+    raw = json.dumps({"c": entry.created_at.isoformat(), "i": entry.id}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(data["c"]), str(data["i"])
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise BadCursor("the cursor is not one this API returned") from exc
+
+
+def to_document(entry: Entry) -> Document:
+    return {
+        "_id": entry.id,
+        "owner_id": entry.owner_id,
+        "kind": entry.kind.value,
+        "title": entry.title,
+        "body": entry.body,
+        "tags": entry.tags,
+        "skills": entry.skills,
+        "occurred_on": entry.occurred_on.isoformat(),
+        "minutes": entry.minutes,
+        "nudge_id": entry.nudge_id,
+        "evidence": entry.evidence,
+        "version": entry.version,
+        "created_at": entry.created_at,
+        "updated_at": entry.updated_at,
+    }
+
+
+def from_document(doc: Document) -> Entry:
+    return Entry(
+        id=doc["_id"],
+        owner_id=doc["owner_id"],
+        kind=EntryKind(doc["kind"]),
+        title=doc.get("title"),
+        body=doc["body"],
+        tags=list(doc.get("tags", [])),
+        skills=list(doc.get("skills", [])),
+        occurred_on=date.fromisoformat(doc["occurred_on"]),
+        minutes=doc.get("minutes"),
+        nudge_id=doc.get("nudge_id"),
+        evidence=doc.get("evidence"),
+        version=doc["version"],
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+    )
+
+
+class EntryRepository:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.entries = db["entries"]
+
+    async def ensure_indexes(self) -> None:
+        newest = [("created_at", DESCENDING), ("_id", DESCENDING)]
+        await self.entries.create_index([("owner_id", 1), *newest], name="owner_newest")
+        await self.entries.create_index([("owner_id", 1), ("kind", 1), *newest], name="owner_kind")
+        await self.entries.create_index([("owner_id", 1), ("tags", 1), *newest], name="owner_tags")
+        await self.entries.create_index([("owner_id", 1), ("occurred_on", 1)], name="owner_day")
+
+    async def add(self, entry: Entry, session: AsyncClientSession) -> None:
+        await self.entries.insert_one(to_document(entry), session=session)
+
+    async def get(
+        self, owner_id: str, entry_id: str, session: AsyncClientSession | None = None
+    ) -> Entry | None:
+        doc = await self.entries.find_one({"_id": entry_id, "owner_id": owner_id}, session=session)
+        return from_document(doc) if doc else None
+
+    async def replace_if_version(
+        self, entry: Entry, expected_version: int, session: AsyncClientSession
+    ) -> bool:
+        """Compare-and-set on the version, so two concurrent edits cannot both win."""
+        doc = await self.entries.find_one_and_replace(
+            {"_id": entry.id, "owner_id": entry.owner_id, "version": expected_version},
+            to_document(entry),
+            session=session,
+            return_document=ReturnDocument.AFTER,
+        )
+        return doc is not None
+
+    async def delete_if_version(
+        self, entry: Entry, expected_version: int, session: AsyncClientSession
+    ) -> bool:
+        result = await self.entries.delete_one(
+            {"_id": entry.id, "owner_id": entry.owner_id, "version": expected_version},
+            session=session,
+        )
+        return result.deleted_count == 1
+
+    async def list(self, owner_id: str, query: EntryQuery) -> tuple[list[Entry], str | None]:
+        conditions: list[Document] = [{"owner_id": owner_id}]
+        if query.kind:
+            conditions.append({"kind": query.kind.value})
+        if query.tags:
+            conditions.append({"tags": {"$all": [t.strip().lower() for t in query.tags]}})
+        if query.from_date or query.to_date:
+            day: Document = {}
+            if query.from_date:
+                day["$gte"] = query.from_date.isoformat()
+            if query.to_date:
+                day["$lte"] = query.to_date.isoformat()
+            conditions.append({"occurred_on": day})
+        if query.q:
+            # No text index: a case-insensitive match within the owner's own entries.
+            pattern = {"$regex": re.escape(query.q.strip()), "$options": "i"}
+            conditions.append({"$or": [{"title": pattern}, {"body": pattern}, {"tags": pattern}]})
+        if query.cursor:
+            created_at, entry_id = decode_cursor(query.cursor)
+            conditions.append(
+                {
+                    "$or": [
+                        {"created_at": {"$lt": created_at}},
+                        {"created_at": created_at, "_id": {"$lt": entry_id}},
+                    ]
+                }
+            )
+        cursor = (
+            self.entries.find({"$and": conditions})
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(query.limit + 1)
+        )
+        entries = [from_document(doc) async for doc in cursor]
+        has_more = len(entries) > query.limit
+        entries = entries[: query.limit]
+        return entries, encode_cursor(entries[-1]) if has_more and entries else None
+
+    async def days_with_entries(self, owner_id: str) -> set[date]:
+        days = await self.entries.distinct("occurred_on", {"owner_id": owner_id})
+        return {date.fromisoformat(d) for d in days}
+
+    async def minutes_since(self, owner_id: str, first_day: date) -> int:
+        pipeline: list[Document] = [
+            {"$match": {"owner_id": owner_id, "occurred_on": {"$gte": first_day.isoformat()}}},
+            {"$group": {"_id": None, "minutes": {"$sum": {"$ifNull": ["$minutes", 0]}}}},
+        ]
+        rows = await (await self.entries.aggregate(pipeline)).to_list()
+        return int(rows[0]["minutes"]) if rows else 0
+
+    async def count_by_kind(self, owner_id: str) -> dict[str, int]:
+        pipeline: list[Document] = [
+            {"$match": {"owner_id": owner_id}},
+            {"$group": {"_id": "$kind", "n": {"$sum": 1}}},
+        ]
+        rows = await (await self.entries.aggregate(pipeline)).to_list()
+        return {row["_id"]: int(row["n"]) for row in rows}

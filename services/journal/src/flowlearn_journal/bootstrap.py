@@ -1,0 +1,79 @@
+"""Builds the journal's clients once and wires them into the use cases and entrypoints.
+Nothing connects here; connections open when the app starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from faststream.specification import AsyncAPI
+from faststream.nats import NatsBroker
+from flowlearn_shared.logs import configure_logging
+from flowlearn_shared.mongo import make_client
+from flowlearn_shared.outbox import Outbox, OutboxRelay
+from flowlearn_shared.runtime import (
+    JetStreamPublisher,
+    connect_and_prepare,
+    make_broker,
+    register_health,
+    serve_until_stopped,
+)
+from pymongo import AsyncMongoClient
+
+from flowlearn_journal.adapters.repository import EntryRepository
+from flowlearn_journal.entrypoints import messaging
+from flowlearn_journal.service_layer.handlers import JournalService
+from flowlearn_journal.service_layer.unit_of_work import UnitOfWork
+from flowlearn_journal.settings import JournalSettings
+
+SERVICE = "journal"
+
+
+@dataclass
+class Journal:
+    settings: JournalSettings
+    broker: NatsBroker
+    mongo: AsyncMongoClient[dict[str, Any]]
+    outbox: Outbox
+    relay: OutboxRelay
+    repository: EntryRepository
+    service: JournalService
+
+    async def start(self) -> None:
+        await connect_and_prepare(self.broker, self.settings)
+        await self.repository.ensure_indexes()
+        await self.outbox.ensure_indexes()
+        await self.broker.start()
+        self.relay.start()
+        self.relay.notify()  # publish anything a previous run left behind
+
+    async def stop(self) -> None:
+        await self.relay.stop()
+        await self.broker.stop()
+        await self.mongo.close()
+
+
+def bootstrap(settings: JournalSettings | None = None) -> Journal:
+    settings = settings or JournalSettings()
+    broker = make_broker(settings, SERVICE)
+    mongo = make_client(settings.mongodb_uri, f"flowlearn-{SERVICE}")
+    db = mongo[settings.database]
+    outbox = Outbox(db)
+    relay = OutboxRelay(outbox, JetStreamPublisher(broker), settings.outbox_poll_seconds)
+    repository = EntryRepository(db)
+    service = JournalService(repository, outbox, UnitOfWork(mongo, outbox, relay))
+    messaging.register(broker, service)
+    register_health(broker, SERVICE, mongo)
+    return Journal(settings, broker, mongo, outbox, relay, repository, service)
+
+
+async def run(settings: JournalSettings | None = None) -> None:
+    settings = settings or JournalSettings()
+    configure_logging(SERVICE, settings.log_level)
+    journal = bootstrap(settings)
+    await serve_until_stopped(journal.start, journal.stop, SERVICE)
+
+
+def asyncapi() -> AsyncAPI:
+    """The journal's AsyncAPI document, built without connecting anywhere."""
+    return AsyncAPI(bootstrap().broker, title="Flowlearn journal", version="1.0.0")

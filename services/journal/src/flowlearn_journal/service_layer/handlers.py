@@ -1,0 +1,129 @@
+"""Journal use cases. Each takes a verified actor and only ever touches that actor's entries:
+an entry of someone else is reported as not found, never as forbidden."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from flowlearn_shared.contracts.journal import (
+    CreateEntryRequest,
+    DeleteEntryRequest,
+    EntryPage,
+    EntryPublic,
+    EntryRef,
+    JournalStats,
+    ListEntriesRequest,
+    PromptList,
+    StatsRequest,
+    UpdateEntryRequest,
+)
+from flowlearn_shared.outbox import Outbox
+from flowlearn_shared.rpc import NotFound, PreconditionFailed, ServiceError
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from flowlearn_journal.adapters.repository import BadCursor, EntryRepository
+from flowlearn_journal.domain import model
+from flowlearn_journal.domain.prompts import PROMPTS
+from flowlearn_journal.service_layer.unit_of_work import UnitOfWork
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    # MongoDB keeps milliseconds; trimming here keeps ETags and cursors exact after a read.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class JournalService:
+    def __init__(
+        self,
+        repository: EntryRepository,
+        outbox: Outbox,
+        uow: UnitOfWork,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.repository = repository
+        self.outbox = outbox
+        self.uow = uow
+        self.clock = clock
+
+    async def create_entry(self, request: CreateEntryRequest) -> EntryPublic:
+        actor = request.actor
+        entry = model.new_entry(actor.user_id, request.entry, actor.timezone, self.clock())
+
+        async def work(session: AsyncClientSession) -> None:
+            await self.repository.add(entry, session)
+            for event in entry.events:
+                await self.outbox.add(event, session)
+
+        await self.uow.run(work)
+        return entry.to_public()
+
+    async def get_entry(self, request: EntryRef) -> EntryPublic:
+        entry = await self.repository.get(request.actor.user_id, request.entry_id)
+        if entry is None:
+            raise NotFound("no such journal entry")
+        return entry.to_public()
+
+    async def list_entries(self, request: ListEntriesRequest) -> EntryPage:
+        try:
+            entries, next_cursor = await self.repository.list(request.actor.user_id, request.query)
+        except BadCursor as exc:
+            raise ServiceError(str(exc)) from exc
+        return EntryPage(items=[e.to_public() for e in entries], next_cursor=next_cursor)
+
+    async def update_entry(self, request: UpdateEntryRequest) -> EntryPublic:
+        owner = request.actor.user_id
+
+        async def work(session: AsyncClientSession) -> model.Entry:
+            current = await self.repository.get(owner, request.entry_id, session)
+            if current is None:
+                raise NotFound("no such journal entry")
+            try:
+                model.check_version(current, request.if_match_version)
+            except model.StaleVersion as exc:
+                raise PreconditionFailed(str(exc)) from exc
+            updated = model.apply_update(current, request.changes, self.clock())
+            if not await self.repository.replace_if_version(updated, current.version, session):
+                raise PreconditionFailed("the entry changed while it was being updated")
+            for event in updated.events:
+                await self.outbox.add(event, session)
+            return updated
+
+        return (await self.uow.run(work)).to_public()
+
+    async def delete_entry(self, request: DeleteEntryRequest) -> None:
+        owner = request.actor.user_id
+
+        async def work(session: AsyncClientSession) -> None:
+            current = await self.repository.get(owner, request.entry_id, session)
+            if current is None:
+                raise NotFound("no such journal entry")
+            try:
+                model.check_version(current, request.if_match_version)
+            except model.StaleVersion as exc:
+                raise PreconditionFailed(str(exc)) from exc
+            if not await self.repository.delete_if_version(current, current.version, session):
+                raise PreconditionFailed("the entry changed while it was being deleted")
+            await self.outbox.add(model.deletion_event(current, self.clock()), session)
+
+        await self.uow.run(work)
+
+    async def stats(self, request: StatsRequest) -> JournalStats:
+        owner = request.actor.user_id
+        today = model.today_in(request.actor.timezone, self.clock())
+        current, longest = model.streaks(await self.repository.days_with_entries(owner), today)
+        by_kind = await self.repository.count_by_kind(owner)
+        return JournalStats(
+            current_streak_days=current,
+            longest_streak_days=longest,
+            minutes_this_week=await self.repository.minutes_since(owner, model.week_start(today)),
+            entries_by_kind=by_kind,
+            total_entries=sum(by_kind.values()),
+            timezone=request.actor.timezone,
+        )
+
+    async def prompts(self) -> PromptList:
+        return PromptList(items=PROMPTS)

@@ -1,0 +1,146 @@
+"""Transactional outbox: an event is stored in the same MongoDB transaction as the change
+it describes, and a relay publishes it to JetStream until the server acknowledges it.
+
+A lost publish (NATS down, a crash between commit and publish) therefore only delays the
+event. The event id is sent as ``Nats-Msg-Id``, so JetStream drops the copy when two relays
+(or a retry after a lost ack) publish the same event within the stream's duplicate window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from flowlearn_shared.events import _Envelope, serialize_event
+
+log = logging.getLogger("flowlearn.outbox")
+
+PUBLISHED_RETENTION = timedelta(days=7)
+
+
+class EventPublisher(Protocol):
+    async def publish(self, subject: str, payload: bytes, msg_id: str) -> None: ...
+
+
+class Outbox:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], collection: str = "outbox") -> None:
+        self.collection = db[collection]
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index(
+            [("published_at", ASCENDING), ("created_at", ASCENDING)], name="pending"
+        )
+        # Published records are kept a while for inspection, then expire.
+        await self.collection.create_index(
+            "published_at",
+            name="published_ttl",
+            expireAfterSeconds=int(PUBLISHED_RETENTION.total_seconds()),
+        )
+
+    async def add(self, event: _Envelope, session: AsyncClientSession) -> None:
+        await self.collection.insert_one(
+            {
+                "_id": str(event.id),
+                "subject": event.nats_subject(),
+                "payload": serialize_event(event).decode(),
+                "created_at": datetime.now(UTC),
+                "published_at": None,
+                "attempts": 0,
+            },
+            session=session,
+        )
+
+    async def pending(self, limit: int = 100) -> list[Mapping[str, Any]]:
+        cursor = self.collection.find({"published_at": None}).sort("created_at", ASCENDING)
+        return await cursor.limit(limit).to_list()
+
+    async def mark_published(self, event_id: str) -> None:
+        await self.collection.update_one(
+            {"_id": event_id}, {"$set": {"published_at": datetime.now(UTC)}}
+        )
+
+    async def record_failure(self, event_id: str, error: str) -> None:
+        await self.collection.update_one(
+            {"_id": event_id}, {"$inc": {"attempts": 1}, "$set": {"last_error": error[:500]}}
+        )
+
+    async def count_pending(self) -> int:
+        return await self.collection.count_documents({"published_at": None})
+
+
+class OutboxRelay:
+    """Publishes pending outbox records in order; woken after each commit, and polls as a
+    safety net for records left by a crash or by another replica."""
+
+    def __init__(
+        self, outbox: Outbox, publisher: EventPublisher, poll_seconds: float = 1.0
+    ) -> None:
+        self.outbox = outbox
+        self.publisher = publisher
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """Publish what is pending, oldest first; stop at the first failure to keep order."""
+        published = 0
+        async with self._lock:
+            while batch := await self.outbox.pending():
+                for record in batch:
+                    event_id = str(record["_id"])
+                    try:
+                        await self.publisher.publish(
+                            record["subject"], record["payload"].encode(), event_id
+                        )
+                    except Exception as exc:
+                        log.warning(
+                            "publish failed, will retry",
+                            extra={"event_id": event_id, "error": repr(exc)},
+                        )
+                        await self._record_failure(event_id, repr(exc))
+                        return published
+                    await self.outbox.mark_published(event_id)
+                    published += 1
+        return published
+
+    async def _record_failure(self, event_id: str, error: str) -> None:
+        try:
+            await self.outbox.record_failure(event_id, error)
+        except Exception:  # the database may be down too; the record stays pending
+            log.exception("could not record outbox failure")
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.publish_pending()
+            except Exception:
+                log.exception("outbox relay pass failed; retrying")
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None

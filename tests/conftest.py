@@ -1,0 +1,122 @@
+"""Real servers for the whole test session.
+
+By default nats-server and SecantusDB start as child processes on free ports. Set
+``FLOWLEARN_NATS_URL`` / ``FLOWLEARN_MONGODB_URI`` to use servers you already run, or
+``FLOWLEARN_TEST_DOCKER=1`` to use testcontainers (nats, mongo:8) where a Docker engine answers.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flowlearn_cli import servers
+from pymongo import AsyncMongoClient
+
+
+@dataclass
+class NatsHandle:
+    url: str
+    process: servers.ManagedProcess | None  # None when the server is not ours to stop
+
+
+def _docker_wanted() -> bool:
+    if os.environ.get("FLOWLEARN_TEST_DOCKER") != "1":
+        return False
+    try:
+        import docker
+
+        docker.from_env().ping()
+    except Exception as exc:  # any failure means: no engine to use
+        raise pytest.UsageError(f"FLOWLEARN_TEST_DOCKER=1 but no Docker engine answers: {exc}")
+    return True
+
+
+@pytest.fixture(scope="session")
+def server_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("servers")
+
+
+@pytest.fixture(scope="session")
+def nats_handle(server_dir: Path) -> Iterator[NatsHandle]:
+    if url := os.environ.get("FLOWLEARN_NATS_URL"):
+        yield NatsHandle(url, None)
+        return
+    if _docker_wanted():
+        from testcontainers.community.nats import NatsContainer
+
+        with NatsContainer("nats:2.11", jetstream=True) as container:
+            yield NatsHandle(container.nats_uri(), None)
+        return
+    port = servers.free_port()
+    proc = servers.nats_server(server_dir / "nats", port).start()
+    try:
+        yield NatsHandle(servers.nats_url("127.0.0.1", port), proc)
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def nats_url(nats_handle: NatsHandle) -> str:
+    return nats_handle.url
+
+
+@pytest.fixture(scope="session")
+def mongodb_uri(server_dir: Path) -> Iterator[str]:
+    if uri := os.environ.get("FLOWLEARN_MONGODB_URI"):
+        yield uri
+        return
+    if _docker_wanted():
+        yield from _mongo_replica_set_container()
+        return
+    port = servers.free_port()
+    proc = servers.mongo_server(server_dir / "mongo", port).start()
+    try:
+        yield servers.mongodb_uri("127.0.0.1", port)
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+async def mongo_client(mongodb_uri: str) -> AsyncIterator[AsyncMongoClient[dict[str, object]]]:
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongodb_uri, tz_aware=True)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique token for database names, subjects and consumer names of one test."""
+    return uuid.uuid4().hex[:10]
+
+
+def _mongo_replica_set_container() -> Iterator[str]:
+    """mongo:8 as a one-node replica set: transactions and change streams need one."""
+    import time
+
+    from pymongo import MongoClient
+    from testcontainers.core.container import DockerContainer
+
+    container = DockerContainer("mongo:8").with_command("--replSet rs0 --bind_ip_all")
+    container.with_exposed_ports(27017)
+    with container:
+        host = container.get_container_host_ip()
+        port = int(container.get_exposed_port(27017))
+        uri = f"mongodb://{host}:{port}/?directConnection=true"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with MongoClient(uri, serverSelectionTimeoutMS=2000) as client:
+                    client.admin.command(
+                        "replSetInitiate", {"_id": "rs0", "members": [{"_id": 0, "host": "localhost:27017"}]}
+                    )
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        yield uri

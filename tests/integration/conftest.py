@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import nats
+import pytest
+from flowlearn_journal.bootstrap import Journal, bootstrap
+from flowlearn_journal.settings import JournalSettings
+from nats.aio.client import Client
+
+
+@pytest.fixture
+async def journal(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIterator[Journal]:
+    """The journal service in this process, on the real servers, with its own database."""
+    settings = JournalSettings(
+        nats_url=nats_url,
+        mongodb_uri=mongodb_uri,
+        database=f"journal_{unique}",
+        env="test",
+        outbox_poll_seconds=0.2,
+    )
+    service = bootstrap(settings)
+    await service.start()
+    yield service
+    await service.stop()
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> AsyncIterator[Client]:
+    client = await nats.connect(nats_url)
+    yield client
+    await client.drain()
