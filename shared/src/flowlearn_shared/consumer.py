@@ -174,7 +174,7 @@ def subscribe_events(
         subject,
         stream=JStream(EVENTS_STREAM, declare=False),
         durable=durable,
-        pull_sub=PullSub(batch_size=50, timeout=5.0),
+        pull_sub=PullSub(batch_size=settings.consumer_batch_size, timeout=5.0),
         config=ConsumerConfig(
             durable_name=durable,
             ack_policy=JsAckPolicy.EXPLICIT,

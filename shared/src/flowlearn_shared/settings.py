@@ -32,6 +32,9 @@ class ServiceSettings(BaseSettings):
     retry_backoff_seconds: list[float] = Field(default_factory=lambda: [1.0, 5.0, 15.0, 60.0])
     stream_max_age_days: float = 30.0
     stream_storage: Literal["file", "memory"] = "file"
+    # Messages fetched per pull; larger batches amortise round trips, smaller ones spread
+    # work more evenly across replicas.
+    consumer_batch_size: int = Field(default=50, ge=1, le=1000)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
 
     @classmethod

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+import asyncio
+
+from flowlearn_nudges.bootstrap import run
+
+
+def main() -> None:
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
