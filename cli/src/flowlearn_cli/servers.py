@@ -61,6 +61,12 @@ class ManagedProcess:
     def start(self, timeout: float = START_TIMEOUT_SECONDS) -> ManagedProcess:
         if port_in_use(self.host, self.port):
             raise ServerStartError(f"{self.name}: port {self.host}:{self.port} is already taken")
+        self.spawn()
+        self.wait_ready(timeout)
+        return self
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it to answer."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -71,8 +77,6 @@ class ManagedProcess:
             start_new_session=True,
         )
         log.close()
-        self.wait_ready(timeout)
-        return self
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

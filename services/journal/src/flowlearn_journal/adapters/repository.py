@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flowlearn_shared.contracts.journal import EntryKind, EntryQuery
@@ -19,22 +19,50 @@ from flowlearn_journal.domain.model import Entry
 Document = dict[str, Any]
 
 
+def day_range(first: date | None, last: date | None) -> Document:
+    """Days from ``first`` to ``last`` inclusive, written with strict bounds: SecantusDB
+    (the local server) drops the boundary value of ``$gte`` on a descending index key."""
+    bounds: Document = {}
+    if first:
+        bounds["$gt"] = (first - timedelta(days=1)).isoformat()
+    if last:
+        bounds["$lt"] = (last + timedelta(days=1)).isoformat()
+    return bounds
+
+
 class BadCursor(ValueError):
     pass
 
 
+# Newest first by the day the work happened, then by when it was written. A cursor holds
+# the sort key of the last item, so a deep page costs the same as the first (no skip).
+NEWEST_FIRST = [("occurred_on", DESCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]
+
+
 def encode_cursor(entry: Entry) -> str:
-    raw = json.dumps({"c": entry.created_at.isoformat(), "i": entry.id}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    key = {"d": entry.occurred_on.isoformat(), "c": entry.created_at.isoformat(), "i": entry.id}
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
+def decode_cursor(cursor: str) -> tuple[str, datetime, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(data["c"]), str(data["i"])
+        day = date.fromisoformat(data["d"]).isoformat()
+        return day, datetime.fromisoformat(data["c"]), str(data["i"])
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise BadCursor("the cursor is not one this API returned") from exc
+
+
+def after_cursor(cursor: str) -> dict[str, Any]:
+    day, created_at, entry_id = decode_cursor(cursor)
+    return {
+        "$or": [
+            {"occurred_on": {"$lt": day}},
+            {"occurred_on": day, "created_at": {"$lt": created_at}},
+            {"occurred_on": day, "created_at": created_at, "_id": {"$lt": entry_id}},
+        ]
+    }
 
 
 def to_document(entry: Entry) -> Document:
@@ -80,11 +108,10 @@ class EntryRepository:
         self.entries = db["entries"]
 
     async def ensure_indexes(self) -> None:
-        newest = [("created_at", DESCENDING), ("_id", DESCENDING)]
-        await self.entries.create_index([("owner_id", 1), *newest], name="owner_newest")
-        await self.entries.create_index([("owner_id", 1), ("kind", 1), *newest], name="owner_kind")
-        await self.entries.create_index([("owner_id", 1), ("tags", 1), *newest], name="owner_tags")
-        await self.entries.create_index([("owner_id", 1), ("occurred_on", 1)], name="owner_day")
+        owner = ("owner_id", 1)
+        await self.entries.create_index([owner, *NEWEST_FIRST], name="owner_newest")
+        await self.entries.create_index([owner, ("kind", 1), *NEWEST_FIRST], name="owner_kind")
+        await self.entries.create_index([owner, ("tags", 1), *NEWEST_FIRST], name="owner_tags")
 
     async def add(self, entry: Entry, session: AsyncClientSession) -> None:
         await self.entries.insert_one(to_document(entry), session=session)
@@ -123,31 +150,14 @@ class EntryRepository:
         if query.tags:
             conditions.append({"tags": {"$all": [t.strip().lower() for t in query.tags]}})
         if query.from_date or query.to_date:
-            day: Document = {}
-            if query.from_date:
-                day["$gte"] = query.from_date.isoformat()
-            if query.to_date:
-                day["$lte"] = query.to_date.isoformat()
-            conditions.append({"occurred_on": day})
+            conditions.append({"occurred_on": day_range(query.from_date, query.to_date)})
         if query.q:
             # No text index: a case-insensitive match within the owner's own entries.
             pattern = {"$regex": re.escape(query.q.strip()), "$options": "i"}
             conditions.append({"$or": [{"title": pattern}, {"body": pattern}, {"tags": pattern}]})
         if query.cursor:
-            created_at, entry_id = decode_cursor(query.cursor)
-            conditions.append(
-                {
-                    "$or": [
-                        {"created_at": {"$lt": created_at}},
-                        {"created_at": created_at, "_id": {"$lt": entry_id}},
-                    ]
-                }
-            )
-        cursor = (
-            self.entries.find({"$and": conditions})
-            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
-            .limit(query.limit + 1)
-        )
+            conditions.append(after_cursor(query.cursor))
+        cursor = self.entries.find({"$and": conditions}).sort(NEWEST_FIRST).limit(query.limit + 1)
         entries = [from_document(doc) async for doc in cursor]
         has_more = len(entries) > query.limit
         entries = entries[: query.limit]
@@ -159,7 +169,7 @@ class EntryRepository:
 
     async def minutes_since(self, owner_id: str, first_day: date) -> int:
         pipeline: list[Document] = [
-            {"$match": {"owner_id": owner_id, "occurred_on": {"$gte": first_day.isoformat()}}},
+            {"$match": {"owner_id": owner_id, "occurred_on": day_range(first_day, None)}},
             {"$group": {"_id": None, "minutes": {"$sum": {"$ifNull": ["$minutes", 0]}}}},
         ]
         rows = await (await self.entries.aggregate(pipeline)).to_list()
