@@ -16,8 +16,9 @@ from flowlearn_shared.contracts.journal import (
     StatsRequest,
     UpdateEntryRequest,
 )
+from flowlearn_shared.events import JournalEntryCreated, JournalEntryDeleted, JournalEntryUpdated
 from flowlearn_shared.rpc import InvalidInput, Problem, Reply, ServiceError
-from flowlearn_shared.subjects import RpcSubject
+from flowlearn_shared.subjects import EventSubject, RpcSubject
 from pydantic import BaseModel, ValidationError
 
 from flowlearn_journal.service_layer.handlers import JournalService
@@ -25,6 +26,13 @@ from flowlearn_journal.service_layer.handlers import JournalService
 log = logging.getLogger("flowlearn.journal.rpc")
 
 QUEUE = "journal"
+# Published by the outbox relay, not by a handler; declared so the AsyncAPI document
+# shows each event's payload.
+PUBLISHED_EVENTS: dict[EventSubject, type[BaseModel]] = {
+    EventSubject.JOURNAL_ENTRY_CREATED: JournalEntryCreated,
+    EventSubject.JOURNAL_ENTRY_UPDATED: JournalEntryUpdated,
+    EventSubject.JOURNAL_ENTRY_DELETED: JournalEntryDeleted,
+}
 Req = TypeVar("Req", bound=BaseModel)
 
 
@@ -60,6 +68,14 @@ def register(broker: NatsBroker, journal: JournalService) -> None:
     serve(RpcSubject.JOURNAL_UPDATE_ENTRY, UpdateEntryRequest, journal.update_entry)
     serve(RpcSubject.JOURNAL_DELETE_ENTRY, DeleteEntryRequest, journal.delete_entry)
     serve(RpcSubject.JOURNAL_STATS, StatsRequest, journal.stats)
+
+    for subject, event in PUBLISHED_EVENTS.items():
+        broker.publisher(
+            subject,
+            schema=event,
+            title=f"journal:{subject}",
+            description="Journal entry metadata (never the text), via the outbox, on FLOW_EVENTS.",
+        )
 
     @broker.subscriber(RpcSubject.JOURNAL_PROMPTS, queue=QUEUE, title="journal:prompts")
     async def prompts() -> Reply[Any]:
