@@ -8,7 +8,7 @@ from typing import Any
 
 import jwt
 
-DEV_SECRET = "dev-secret-change-me"  # the gateway's development default
+DEV_SECRET = "flowlearn-development-secret-not-for-production"  # the gateway's development default
 ROLES = ("member", "manager", "curator", "admin")
 
 

@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from faststream.nats import NatsBroker
+from flowlearn_shared.runtime import make_broker
 
 from flowlearn_gateway.adapters.health import HealthClient
 from flowlearn_gateway.adapters.journal import JournalClient
 from flowlearn_gateway.adapters.rpc import RpcClient
 from flowlearn_gateway.adapters.tokens import TokenVerifier
 from flowlearn_gateway.settings import GatewaySettings
-from flowlearn_shared.runtime import make_broker
 
 log = logging.getLogger("flowlearn.gateway")
 
@@ -56,6 +56,11 @@ async def _connect(container: Container) -> None:
     log.info("connected to NATS")
 
 
+def _report_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("cannot connect to NATS: %s", exc)
+
+
 @contextlib.asynccontextmanager
 async def running(container: Container) -> AsyncIterator[None]:
     """Connect to NATS, waiting a little; serve anyway if NATS is late (readyz reports it).
@@ -63,6 +68,7 @@ async def running(container: Container) -> AsyncIterator[None]:
     A broker passed in by the caller is connected if needed but left for its owner to stop.
     """
     connecting = asyncio.create_task(_connect(container), name="gateway-nats-connect")
+    connecting.add_done_callback(_report_failure)
     wait = container.settings.nats_startup_wait_seconds
     try:
         await asyncio.wait_for(asyncio.shield(connecting), timeout=wait)

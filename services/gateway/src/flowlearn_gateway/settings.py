@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Self
 
+from flowlearn_shared.settings import ServiceSettings
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from flowlearn_shared.settings import ServiceSettings
-
-DEFAULT_JWT_SECRET = "dev-secret-change-me"
+DEFAULT_JWT_SECRET = "flowlearn-development-secret-not-for-production"
 MIN_SECRET_LENGTH = 32
 
 
+# The ignore is for type checkers that see flowlearn_shared as untyped (no py.typed marker).
 class GatewaySettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="FLOWLEARN_GATEWAY_", extra="ignore")
+    # Errors must not echo inputs: they include the JWT secret and URLs with credentials.
+    model_config = SettingsConfigDict(
+        env_prefix="FLOWLEARN_GATEWAY_", extra="ignore", hide_input_in_errors=True
+    )
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
@@ -32,7 +35,7 @@ class GatewaySettings(ServiceSettings):
     # Seconds a client is told to wait (Retry-After) when a service does not answer.
     retry_after_seconds: int = Field(default=2, ge=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=0)
-    graceful_shutdown_seconds: float = Field(default=10.0, ge=0)
+    graceful_shutdown_seconds: int = Field(default=10, ge=0)
     # How long start-up waits for NATS before serving anyway (readyz says 503 until it is up).
     nats_startup_wait_seconds: float = Field(default=5.0, ge=0)
 

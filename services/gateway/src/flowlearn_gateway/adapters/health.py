@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from flowlearn_gateway.adapters.rpc import RpcClient, nats_connected
-from flowlearn_gateway.domain.errors import GatewayError
 from flowlearn_shared.rpc import HealthStatus
 from flowlearn_shared.subjects import health_subject
+
+from flowlearn_gateway.adapters.rpc import RpcClient, nats_connected
+from flowlearn_gateway.domain.errors import GatewayError
 
 log = logging.getLogger("flowlearn.gateway.health")
 
@@ -27,7 +28,7 @@ class HealthClient:
     async def check(self, service: str) -> HealthStatus:
         try:
             return await self.rpc.request(
-                health_subject(service), {}, HealthStatus, timeout=self.timeout
+                health_subject(service), {}, HealthStatus, wait_seconds=self.timeout
             )
         except GatewayError as exc:
             log.warning("health check of %s failed: %s", service, exc)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flowlearn_gateway.adapters.rpc import RpcClient
 from flowlearn_shared.contracts.journal import (
     CreateEntryRequest,
     DeleteEntryRequest,
@@ -20,6 +19,8 @@ from flowlearn_shared.contracts.journal import (
 )
 from flowlearn_shared.rpc import Actor
 from flowlearn_shared.subjects import RpcSubject
+
+from flowlearn_gateway.adapters.rpc import RpcClient
 
 
 class JournalClient:

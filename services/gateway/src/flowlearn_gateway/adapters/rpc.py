@@ -8,11 +8,11 @@ from typing import Any, TypeVar
 import nats.errors
 from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker
+from flowlearn_shared.rpc import Problem
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
 from flowlearn_gateway.domain.errors import BadServiceReply, ServiceProblem, ServiceUnavailable
-from flowlearn_shared.rpc import Problem
 
 log = logging.getLogger("flowlearn.gateway.rpc")
 
@@ -44,9 +44,9 @@ class RpcClient:
         payload: BaseModel | dict[str, Any],
         result_type: type[M],
         *,
-        timeout: float | None = None,
+        wait_seconds: float | None = None,
     ) -> M:
-        envelope = await self._exchange(subject, payload, timeout)
+        envelope = await self._exchange(subject, payload, wait_seconds)
         try:
             return result_type.model_validate(envelope.result)
         except ValidationError:
@@ -54,18 +54,26 @@ class RpcClient:
             raise BadServiceReply(_service_of(subject)) from None
 
     async def command(
-        self, subject: str, payload: BaseModel | dict[str, Any], *, timeout: float | None = None
+        self,
+        subject: str,
+        payload: BaseModel | dict[str, Any],
+        *,
+        wait_seconds: float | None = None,
     ) -> None:
         """A request whose successful reply carries no result."""
-        await self._exchange(subject, payload, timeout)
+        await self._exchange(subject, payload, wait_seconds)
 
     async def _exchange(
-        self, subject: str, payload: BaseModel | dict[str, Any], timeout: float | None
+        self, subject: str, payload: BaseModel | dict[str, Any], wait_seconds: float | None
     ) -> _Envelope:
         service = _service_of(subject)
-        body = payload.model_dump_json().encode() if isinstance(payload, BaseModel) else to_json(payload)
+        body = (
+            payload.model_dump_json().encode()
+            if isinstance(payload, BaseModel)
+            else to_json(payload)
+        )
         try:
-            msg = await self.broker.request(body, subject, timeout=timeout or self.timeout)
+            msg = await self.broker.request(body, subject, timeout=wait_seconds or self.timeout)
         except nats.errors.NoRespondersError:
             # The server says at once that nobody listens: no need to wait for the timeout.
             raise ServiceUnavailable(service, "no responders") from None

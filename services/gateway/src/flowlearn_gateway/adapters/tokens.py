@@ -7,12 +7,12 @@ import logging
 from typing import Any
 
 import jwt
+from flowlearn_shared.rpc import Actor
 from jwt import PyJWK, PyJWKClient
 
 from flowlearn_gateway.domain.errors import AuthenticationFailed, ServiceUnavailable
 from flowlearn_gateway.domain.identity import actor_from_claims
 from flowlearn_gateway.settings import GatewaySettings
-from flowlearn_shared.rpc import Actor
 
 log = logging.getLogger("flowlearn.gateway.auth")
 

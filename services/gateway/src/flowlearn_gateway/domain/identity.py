@@ -7,8 +7,9 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flowlearn_gateway.domain.errors import AuthenticationFailed
 from flowlearn_shared.rpc import Actor
+
+from flowlearn_gateway.domain.errors import AuthenticationFailed
 
 ROLES = ("member", "manager", "curator", "admin")
 DEFAULT_ROLE = "member"

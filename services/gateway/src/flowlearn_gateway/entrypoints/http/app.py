@@ -1,0 +1,52 @@
+"""The FastAPI application: routes, problem handlers, middleware and the NATS lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from faststream.nats import NatsBroker
+
+from flowlearn_gateway import __version__
+from flowlearn_gateway.bootstrap import build_container, running
+from flowlearn_gateway.entrypoints.http.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from flowlearn_gateway.entrypoints.http.openapi import install_problem_schema
+from flowlearn_gateway.entrypoints.http.problems import install_problem_handlers
+from flowlearn_gateway.entrypoints.http.routes import health, journal
+from flowlearn_gateway.settings import GatewaySettings
+
+TAGS = [
+    {"name": "journal", "description": "A private work journal, readable by its author only."},
+    {"name": "health", "description": "Probes for orchestrators."},
+]
+
+
+def create_app(settings: GatewaySettings, broker: NatsBroker | None = None) -> FastAPI:
+    """Build the app. Nothing connects until the ASGI lifespan starts.
+
+    ``broker``: an already configured broker (tests); its owner starts and stops it.
+    """
+    container = build_container(settings, broker)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with running(container):
+            yield
+
+    app = FastAPI(
+        title="Flowlearn API",
+        version=__version__,
+        summary="Learning in the flow of work: journal, nudges and sharing.",
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    install_problem_handlers(app, retry_after=settings.retry_after_seconds)
+    # Added last = outermost: the access log also sees the 413s.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLogMiddleware)
+    app.include_router(health.router)
+    app.include_router(journal.router)
+    install_problem_schema(app)
+    return app

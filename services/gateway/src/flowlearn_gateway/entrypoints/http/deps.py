@@ -1,0 +1,50 @@
+"""FastAPI dependencies: the clients built at start-up and the verified caller."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from flowlearn_shared.rpc import Actor
+
+from flowlearn_gateway.adapters.health import HealthClient
+from flowlearn_gateway.adapters.journal import JournalClient
+from flowlearn_gateway.bootstrap import Container
+from flowlearn_gateway.domain.errors import AuthenticationFailed
+
+# auto_error=False: a missing token must become our 401 problem, not FastAPI's default.
+_bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="A JWT signed with HS256 (local) or RS256/ES256 by the OIDC provider.",
+)
+
+
+def container(request: Request) -> Container:
+    return cast(Container, request.app.state.container)
+
+
+AppContainer = Annotated[Container, Depends(container)]
+
+
+async def current_actor(
+    app: AppContainer,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    if credentials is None or not credentials.credentials:
+        raise AuthenticationFailed("A bearer token is required", token_present=False)
+    return await app.tokens.verify(credentials.credentials)
+
+
+def journal_client(app: AppContainer) -> JournalClient:
+    return app.journal
+
+
+def health_client(app: AppContainer) -> HealthClient:
+    return app.health
+
+
+CurrentUser = Annotated[Actor, Depends(current_actor)]
+Journal = Annotated[JournalClient, Depends(journal_client)]
+Health = Annotated[HealthClient, Depends(health_client)]

@@ -1,0 +1,54 @@
+"""How errors and headers appear in the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from flowlearn_shared.rpc import Problem
+
+from flowlearn_gateway.entrypoints.http.problems import PROBLEM_MEDIA_TYPE
+
+_PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+_DESCRIPTIONS = {
+    401: "Missing, expired or invalid bearer token",
+    404: "No such entry for this user",
+    412: "If-Match does not match the entry's current version",
+    413: "Request body too large",
+    422: "Invalid request; `errors` lists each failing field",
+    503: "Not ready, or a service did not answer; retry after `Retry-After` seconds",
+}
+
+_STRING = {"type": "string"}
+ETAG_HEADER = {
+    "description": 'The entry\'s version as an entity tag: `"<version>"`',
+    "schema": _STRING,
+}
+LOCATION_HEADER = {"description": "Path of the new entry", "schema": _STRING}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these problem statuses."""
+    return {
+        status: {"description": _DESCRIPTIONS[status], "content": _PROBLEM_CONTENT}
+        for status in statuses
+    }
+
+
+# Every authenticated route can answer these.
+PROBLEM_RESPONSES = problems(401, 422, 503)
+
+
+def install_problem_schema(app: FastAPI) -> None:
+    """Register ``Problem`` once under components, where the responses above point."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = Problem.model_json_schema()
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
