@@ -32,7 +32,9 @@ def _docker_wanted() -> bool:
 
         docker.from_env().ping()
     except Exception as exc:  # any failure means: no engine to use
-        raise pytest.UsageError(f"FLOWLEARN_TEST_DOCKER=1 but no Docker engine answers: {exc}")
+        raise pytest.UsageError(
+            f"FLOWLEARN_TEST_DOCKER=1 but no Docker engine answers: {exc}"
+        ) from exc
     return True
 
 
@@ -112,7 +114,8 @@ def _mongo_replica_set_container() -> Iterator[str]:
             try:
                 with MongoClient(uri, serverSelectionTimeoutMS=2000) as client:
                     client.admin.command(
-                        "replSetInitiate", {"_id": "rs0", "members": [{"_id": 0, "host": "localhost:27017"}]}
+                        "replSetInitiate",
+                        {"_id": "rs0", "members": [{"_id": 0, "host": "localhost:27017"}]},
                     )
                 break
             except Exception:

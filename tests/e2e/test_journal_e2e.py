@@ -128,7 +128,10 @@ def test_requests_without_a_valid_token_get_401(api: httpx.Client) -> None:
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
     forged = make_token("e2e-alice", secret="not-the-gateway-secret-at-all-0123456789")
-    assert api.get("/v1/journal/entries", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    assert (
+        api.get("/v1/journal/entries", headers={"Authorization": f"Bearer {forged}"}).status_code
+        == 401
+    )
 
 
 def test_invalid_input_gets_422_with_fields(api: httpx.Client) -> None:
@@ -186,5 +189,3 @@ def test_journal_events_reach_the_nudges_service(api: httpx.Client, stack: Stack
             assert time.monotonic() < deadline, "the nudges service never saw the entry"
             time.sleep(0.2)
         assert responses.find_one({"nudge_id": "nudge-e2e-1"})["user_id"] == "e2e-dana"
-
-

@@ -116,7 +116,9 @@ async def test_update_checks_version_and_delete(journal: Journal, nc: Client, un
     assert updated["result"]["body"] == entry["body"]
 
     stale = await call(
-        nc, RpcSubject.JOURNAL_UPDATE_ENTRY, {**ref, "changes": {"title": "x"}, "if_match_version": 1}
+        nc,
+        RpcSubject.JOURNAL_UPDATE_ENTRY,
+        {**ref, "changes": {"title": "x"}, "if_match_version": 1},
     )
     assert stale["problem"]["status"] == 412
 
@@ -132,7 +134,9 @@ async def test_events_carry_metadata_never_the_text(
     user = f"u-{unique}"
     js = nc.jetstream()
     sub = await js.subscribe(
-        EventSubject.JOURNAL_ENTRY_CREATED, stream=EVENTS_STREAM, ordered_consumer=True,
+        EventSubject.JOURNAL_ENTRY_CREATED,
+        stream=EVENTS_STREAM,
+        ordered_consumer=True,
         deliver_policy="new",
     )
     entry = await create(nc, user, title="Secret title", body="A very private body", nudge_id="n1")
@@ -145,7 +149,8 @@ async def test_events_carry_metadata_never_the_text(
     assert isinstance(event, JournalEntryCreated)
     assert event.subject == user
     assert event.data.nudge_id == "n1"
-    assert b"private" not in msg.data and b"Secret" not in msg.data
+    assert b"private" not in msg.data
+    assert b"Secret" not in msg.data
     assert msg.headers["Nats-Msg-Id"] == str(event.id)
     await sub.unsubscribe()
 

@@ -15,9 +15,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def journal_unstarted(
-    nats_url: str, mongodb_uri: str, unique: str
-) -> AsyncIterator[Journal]:
+async def journal_unstarted(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIterator[Journal]:
     journal = bootstrap(
         JournalSettings(
             nats_url=nats_url, mongodb_uri=mongodb_uri, database=f"journal_{unique}", env="test"

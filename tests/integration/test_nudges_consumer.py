@@ -37,8 +37,8 @@ def created_event(user: str, nudge_id: str | None = None) -> JournalEntryCreated
     )
 
 
-async def eventually(check: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def eventually(check: Callable[[], object], within: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         try:
             result = check()
@@ -163,7 +163,9 @@ async def test_poison_and_failing_events_go_to_dead_letters_and_consumer_goes_on
         ordered_consumer=True,
     )
 
-    await publish(nc, b'{"type": "flow.journal.entry.created.v1", "oops": 1}', "flow.journal.entry.created.v1")
+    await publish(
+        nc, b'{"type": "flow.journal.entry.created.v1", "oops": 1}', "flow.journal.entry.created.v1"
+    )
     doomed = created_event(failing_user)
     await publish(nc, serialize_event(doomed), doomed.type)
     fine = created_event(f"ok-{unique}")
@@ -216,7 +218,7 @@ async def test_replicas_share_one_durable_consumer(
         activity = await first.activity.get(user)
         return activity is not None and activity.entries_written == 40
 
-    await eventually(all_applied, timeout=30)
+    await eventually(all_applied, within=30)
     await asyncio.sleep(1)
     activity = await first.activity.get(user)
     processed = await first.processed.collection.count_documents(

@@ -33,7 +33,16 @@ def sample() -> JournalEntryCreated:
 
 def test_envelope_uses_cloudevents_attribute_names() -> None:
     raw = json.loads(serialize_event(sample()))
-    assert {"specversion", "id", "type", "source", "time", "subject", "datacontenttype", "data"} <= set(raw)
+    assert {
+        "specversion",
+        "id",
+        "type",
+        "source",
+        "time",
+        "subject",
+        "datacontenttype",
+        "data",
+    } <= set(raw)
     assert raw["type"] == "flow.journal.entry.created.v1"
     assert raw["specversion"] == "1.0"
 

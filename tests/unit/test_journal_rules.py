@@ -33,7 +33,8 @@ def test_new_entry_raises_a_created_event_without_text() -> None:
     [event] = created.events
     assert isinstance(event, JournalEntryCreated)
     dumped = event.model_dump_json()
-    assert "Private" not in dumped and '"b"' not in dumped
+    assert "Private" not in dumped
+    assert '"b"' not in dumped
     assert event.data.tags == ["ops"]
     assert event.data.nudge_id == "n1"
 

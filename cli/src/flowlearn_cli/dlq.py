@@ -27,7 +27,7 @@ async def _list(url: str, limit: int) -> list[tuple[int, dict[str, str], bytes]]
     try:
         js = nc.jetstream()
         info = await js.stream_info(DEAD_LETTER_STREAM)
-        letters = []
+        letters: list[tuple[int, dict[str, str], bytes]] = []
         seq = info.state.first_seq
         while seq <= info.state.last_seq and len(letters) < limit:
             try:
@@ -52,11 +52,15 @@ def list_letters(
     if not letters:
         typer.echo("no dead letters")
     for seq, headers, data in letters:
-        typer.echo(
-            f"{seq}\t{headers.get(DLQ_HEADER_CONSUMER, '?')}\t{headers.get(DLQ_HEADER_SUBJECT, '?')}"
-            f"\tattempts={headers.get(DLQ_HEADER_DELIVERIES, '?')}\t{headers.get(DLQ_HEADER_ERROR, '')}"
-            f"\t{len(data)} bytes"
-        )
+        fields = [
+            str(seq),
+            headers.get(DLQ_HEADER_CONSUMER, "?"),
+            headers.get(DLQ_HEADER_SUBJECT, "?"),
+            f"attempts={headers.get(DLQ_HEADER_DELIVERIES, '?')}",
+            headers.get(DLQ_HEADER_ERROR, ""),
+            f"{len(data)} bytes",
+        ]
+        typer.echo("\t".join(fields))
 
 
 async def _replay(url: str, sequences: list[int]) -> int:
@@ -69,7 +73,9 @@ async def _replay(url: str, sequences: list[int]) -> int:
             headers = msg.headers or {}
             subject = headers[DLQ_HEADER_SUBJECT]
             # A fresh message id: the original one may still sit in the duplicate window.
-            await js.publish(subject, msg.data or b"", headers={"Nats-Msg-Id": f"replay:{seq}:{os.getpid()}"})
+            await js.publish(
+                subject, msg.data or b"", headers={"Nats-Msg-Id": f"replay:{seq}:{os.getpid()}"}
+            )
             await js.delete_msg(DEAD_LETTER_STREAM, seq)
             replayed += 1
     finally:

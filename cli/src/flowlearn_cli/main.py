@@ -70,7 +70,9 @@ def dev(
         _print_welcome(config)
         while not stopping:
             if (name := stack.first_exited()) is not None:
-                typer.echo(f"flowlearn-{name} stopped unexpectedly; see {config.data_dir}/logs/{name}.log")
+                typer.echo(
+                    f"flowlearn-{name} stopped unexpectedly; see {config.data_dir}/logs/{name}.log"
+                )
                 break
             time.sleep(0.5)
     except servers.ServerStartError as exc:
@@ -90,7 +92,7 @@ def _print_welcome(config: StackConfig) -> None:
         f"  API docs:   {config.gateway_url}/docs\n"
         f"  demo users: {people}\n"
         f"  a token:    .venv/bin/flowlearn token alice   (or --role manager|curator|admin)\n"
-        f"  try:        curl -H \"Authorization: Bearer $(.venv/bin/flowlearn token alice)\" "
+        f'  try:        curl -H "Authorization: Bearer $(.venv/bin/flowlearn token alice)" '
         f"{config.gateway_url}/v1/journal/entries\n"
         "Press Ctrl-C to stop every process.\n"
     )

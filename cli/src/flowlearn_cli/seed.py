@@ -18,13 +18,48 @@ DEMO_PEOPLE = [
 
 DEMO_ENTRIES = {
     "alice": [
-        ("learned", "Reading flame graphs", "Profiled the export job: most time was JSON encoding.", ["performance"], 30, 0),
-        ("mistake", "Friday deploy", "Shipped a migration without a rollback plan. Next time: dry-run first.", ["ops", "deploys"], 15, 1),
-        ("gem", "Idempotency keys", "The payments team's note on idempotency keys is worth re-reading.", ["api-design"], 10, 2),
-        ("achievement", "Led the incident review", "Ran my first blameless review; people spoke up.", ["facilitation"], 45, 4),
+        (
+            "learned",
+            "Reading flame graphs",
+            "Profiled the export job: most time was JSON encoding.",
+            ["performance"],
+            30,
+            0,
+        ),
+        (
+            "mistake",
+            "Friday deploy",
+            "Shipped a migration without a rollback plan. Next time: dry-run first.",
+            ["ops", "deploys"],
+            15,
+            1,
+        ),
+        (
+            "gem",
+            "Idempotency keys",
+            "The payments team's note on idempotency keys is worth re-reading.",
+            ["api-design"],
+            10,
+            2,
+        ),
+        (
+            "achievement",
+            "Led the incident review",
+            "Ran my first blameless review; people spoke up.",
+            ["facilitation"],
+            45,
+            4,
+        ),
     ],
     "bob": [
-        ("reflection", "Pairing with Alice", "Pairing made me explain my assumptions out loud.", ["pairing"], 20, 0),
+        (
+            "reflection",
+            "Pairing with Alice",
+            "Pairing made me explain my assumptions out loud.",
+            ["pairing"],
+            20,
+            0,
+        ),
     ],
 }
 

@@ -9,8 +9,8 @@ event. The event id is sent as ``Nats-Msg-Id``, so JetStream drops the copy when
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -57,7 +57,7 @@ class Outbox:
             session=session,
         )
 
-    async def pending(self, limit: int = 100) -> list[Mapping[str, Any]]:
+    async def pending(self, limit: int = 100) -> list[dict[str, Any]]:
         cursor = self.collection.find({"published_at": None}).sort("created_at", ASCENDING)
         return await cursor.limit(limit).to_list()
 
@@ -122,10 +122,8 @@ class OutboxRelay:
 
     async def run(self) -> None:
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
             self._wake.clear()
             try:
                 await self.publish_pending()
@@ -139,8 +137,6 @@ class OutboxRelay:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None

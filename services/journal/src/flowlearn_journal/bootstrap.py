@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from faststream.specification import AsyncAPI
 from faststream.nats import NatsBroker
+from faststream.specification import AsyncAPI
 from flowlearn_shared.logs import configure_logging
 from flowlearn_shared.mongo import make_client
 from flowlearn_shared.outbox import Outbox, OutboxRelay

@@ -11,6 +11,8 @@ PROMPTS: list[Prompt] = [
     Prompt(kind=EntryKind.MISTAKE, text="What went wrong, and what will you do differently?"),
     Prompt(kind=EntryKind.GEM, text="What gem did you discover, and why is it worth keeping?"),
     Prompt(kind=EntryKind.ACHIEVEMENT, text="Where were you at your best?"),
-    Prompt(kind=EntryKind.INTERACTION, text="Who did you learn from today, and what did they show you?"),
+    Prompt(
+        kind=EntryKind.INTERACTION, text="Who did you learn from today, and what did they show you?"
+    ),
     Prompt(kind=EntryKind.EXPERIMENT, text="What did you try, what happened, and what is next?"),
 ]

@@ -42,9 +42,7 @@ async def answer(
     try:
         request = model.model_validate_json(raw)
     except ValidationError as exc:
-        errors = [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-        ]
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         return Reply(problem=InvalidInput("the request is not valid", errors).to_problem())
     try:
         return Reply(result=await use_case(request))
@@ -56,7 +54,9 @@ async def answer(
 
 
 def register(broker: NatsBroker, journal: JournalService) -> None:
-    def serve(subject: RpcSubject, model: type[Req], use_case: Callable[[Req], Awaitable[Any]]) -> None:
+    def serve(
+        subject: RpcSubject, model: type[Req], use_case: Callable[[Req], Awaitable[Any]]
+    ) -> None:
         async def handle(msg: NatsMessage) -> Reply[Any]:
             return await answer(msg.raw_message.data, model, use_case)
 
