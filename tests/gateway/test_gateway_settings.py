@@ -40,7 +40,9 @@ def test_port_from_common_or_gateway_prefix(monkeypatch: pytest.MonkeyPatch) -> 
     assert GatewaySettings().http_port == 9002
 
 
-@pytest.mark.parametrize("secret", [None, "flowlearn-development-secret-not-for-production", "short-but-not-default"])
+@pytest.mark.parametrize(
+    "secret", [None, "flowlearn-development-secret-not-for-production", "short-but-not-default"]
+)
 def test_production_refuses_a_weak_secret(
     monkeypatch: pytest.MonkeyPatch, secret: str | None
 ) -> None:
@@ -62,7 +64,10 @@ def test_production_accepts_a_strong_secret(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_dev_allows_the_default_secret() -> None:
-    assert GatewaySettings(env="dev").jwt_secret.get_secret_value() == "flowlearn-development-secret-not-for-production"
+    assert (
+        GatewaySettings(env="dev").jwt_secret.get_secret_value()
+        == "flowlearn-development-secret-not-for-production"
+    )
 
 
 def test_access_log_line_is_one_json_object(caplog: pytest.LogCaptureFixture) -> None:
