@@ -18,12 +18,12 @@ from flowlearn_shared.runtime import (
     register_health,
     serve_until_stopped,
 )
+from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo import AsyncMongoClient
 
 from flowlearn_journal.adapters.repository import EntryRepository
 from flowlearn_journal.entrypoints import messaging
 from flowlearn_journal.service_layer.handlers import JournalService
-from flowlearn_journal.service_layer.unit_of_work import UnitOfWork
 from flowlearn_journal.settings import JournalSettings
 
 SERVICE = "journal"
@@ -61,7 +61,7 @@ def bootstrap(settings: JournalSettings | None = None) -> Journal:
     outbox = Outbox(db)
     relay = OutboxRelay(outbox, JetStreamPublisher(broker), settings.outbox_poll_seconds)
     repository = EntryRepository(db)
-    service = JournalService(repository, outbox, UnitOfWork(mongo, outbox, relay))
+    service = JournalService(repository, outbox, UnitOfWork(mongo, relay))
     messaging.register(broker, service)
     register_health(broker, SERVICE, mongo)
     return Journal(settings, broker, mongo, outbox, relay, repository, service)

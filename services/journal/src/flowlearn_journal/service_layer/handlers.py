@@ -20,12 +20,12 @@ from flowlearn_shared.contracts.journal import (
 )
 from flowlearn_shared.outbox import Outbox
 from flowlearn_shared.rpc import NotFound, PreconditionFailed, ServiceError
+from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from flowlearn_journal.adapters.repository import BadCursor, EntryRepository
 from flowlearn_journal.domain import model
 from flowlearn_journal.domain.prompts import PROMPTS
-from flowlearn_journal.service_layer.unit_of_work import UnitOfWork
 
 Clock = Callable[[], datetime]
 

@@ -1,0 +1,141 @@
+"""What both benchmarks share: local servers, CPU time of a process, percentiles, machine
+facts, and the shape of a result."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import math
+import os
+import platform
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flowlearn_cli import servers
+
+HOST = "127.0.0.1"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+VERSIONED = (
+    "faststream",
+    "nats-py",
+    "pymongo",
+    "secantusdb",
+    "pydantic",
+    "fastapi",
+    "uvicorn",
+    "httpx",
+)
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (``/proc/<pid>/stat``)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        # The command name may hold spaces; the fields after its closing bracket do not.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+    return (utime + stime) / _TICKS
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile; ``values`` need not be sorted."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = min(max(1, math.ceil(pct / 100 * len(ordered))), len(ordered))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Servers:
+    nats_url: str
+    mongodb_uri: str
+    workdir: Path
+
+
+@contextlib.contextmanager
+def local_servers(keep: bool = False) -> Iterator[Servers]:
+    """nats-server and SecantusDB on free 127.0.0.1 ports, in a fresh directory; both are
+    stopped when the block ends, whatever happened inside it."""
+    workdir = Path(tempfile.mkdtemp(prefix="flowlearn-bench-"))
+    nats_port, mongo_port = servers.free_port(HOST), servers.free_port(HOST)
+    nats = servers.nats_server(workdir / "nats", nats_port, HOST)
+    mongo = servers.mongo_server(workdir / "mongo", mongo_port, HOST)
+    try:
+        nats.start()
+        mongo.start()
+        yield Servers(
+            servers.nats_url(HOST, nats_port), servers.mongodb_uri(HOST, mongo_port), workdir
+        )
+    finally:
+        for proc in (mongo, nats):
+            with contextlib.suppress(Exception):
+                proc.stop()
+        if not keep:
+            subprocess.run(["rm", "-rf", str(workdir)], check=False)
+
+
+def nats_server_version() -> str:
+    try:
+        out = subprocess.run(
+            [servers.find_binary("nats-server"), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        return out.stdout.strip().removeprefix("nats-server: ") or "unknown"
+    except (OSError, servers.ServerStartError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def machine_info() -> dict[str, str]:
+    versions = {}
+    for name in VERSIONED:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "missing"
+    return {
+        "nproc": str(os.cpu_count() or "?"),
+        "cpu": cpu_model(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        **versions,
+        "nats-server": nats_server_version(),
+    }
+
+
+@dataclass
+class Check:
+    """One project target: the measured ratio against its bound."""
+
+    name: str
+    value: float
+    bound: str
+    met: bool
+
+
+@dataclass
+class Outcome:
+    title: str
+    params: str
+    header: list[str]
+    rows: list[list[str]]
+    checks: list[Check] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def fmt(value: float, digits: int = 1) -> str:
+    return f"{value:,.{digits}f}"

@@ -1,0 +1,274 @@
+"""Journal write: ``POST /v1/journal/entries`` through Flowlearn against a bare endpoint.
+
+Flowlearn: gateway (FastAPI) -> NATS request/reply -> journal (FastStream) -> one MongoDB
+transaction (entry + outbox record) -> reply; the outbox relay then publishes the event to
+JetStream. Baselines: one FastAPI process (``bench.bare_app``) writing the same entry with
+PyMongo directly, as a plain ``insert_one`` and as the same transaction with an outbox
+record. All run on the same nats-server and SecantusDB, one after the other, under the same
+client load (httpx, fixed concurrency, a warm-up first).
+
+CPU is read from ``/proc/<pid>/stat`` of the serving processes only (not the database, not
+NATS, not the load generator). Flowlearn's is taken over the load and the time the relay
+needs to publish what is left in the outbox, so each write is charged with its event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from flowlearn_cli import servers
+from flowlearn_cli.stack import Stack, StackConfig
+from flowlearn_cli.tokens import DEV_SECRET, make_token
+from pymongo import AsyncMongoClient
+
+from bench.common import HOST, REPO_ROOT, Check, Outcome, fmt, local_servers, percentile
+from bench.common import proc_cpu_seconds as cpu_of
+
+JOURNAL_DB = "bench_journal"
+KINDS = ("learned", "reflection", "mistake", "gem", "achievement")
+BODY = (
+    "Rolled the change out behind a flag and watched the error budget first. The canary "
+    "caught a timeout that staging never showed, because staging has no cold caches. "
+    "**Next time:** warm the caches before the canary and compare p99, not the mean. "
+) * 2
+
+
+@dataclass
+class Run:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    first_error: str = ""
+    elapsed: float = 0.0
+    drain: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def throughput(self) -> float:
+        return self.done / self.elapsed if self.elapsed else 0.0
+
+    def ms(self, pct: float) -> float:
+        return percentile(self.latencies, pct) * 1000
+
+    def cpu_per_1k(self, name: str | None = None) -> float:
+        spent = self.cpu[name] if name else sum(self.cpu.values())
+        return spent / self.done * 1000 if self.done else float("nan")
+
+
+def entry(i: int) -> dict[str, Any]:
+    return {
+        "kind": KINDS[i % len(KINDS)],
+        "title": f"Canary lesson {i}",
+        "body": BODY,
+        "tags": ["deploys", "ops"],
+        "skills": ["release management"],
+        "minutes": 20,
+    }
+
+
+async def drive(
+    client: httpx.AsyncClient, path: str, tokens: list[str], n: int, concurrency: int, run: Run
+) -> None:
+    """``n`` POSTs from ``concurrency`` workers, each sending its next request as soon as
+    the previous one is answered."""
+    counter = iter(range(n))
+    headers = [{"Authorization": f"Bearer {t}"} for t in tokens]
+
+    async def worker() -> None:
+        for i in counter:
+            started = time.perf_counter()
+            response = await client.post(path, json=entry(i), headers=headers[i % len(headers)])
+            took = time.perf_counter() - started
+            if response.status_code == 201:
+                run.latencies.append(took)
+            else:
+                run.errors += 1
+                run.first_error = run.first_error or f"{response.status_code} {response.text}"
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    run.elapsed = time.perf_counter() - started
+
+
+async def measure(
+    name: str,
+    base_url: str,
+    path: str,
+    pids: dict[str, int],
+    args: argparse.Namespace,
+    settle: Callable[[], Awaitable[None]] | None = None,
+) -> Run:
+    tokens = [make_token(f"bench-user-{u}", secret=DEV_SECRET) for u in range(20)]
+    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
+        warm = Run(f"{name} warm-up")
+        await drive(client, path, tokens, args.warmup, args.concurrency, warm)
+        if warm.errors:
+            raise RuntimeError(f"{name}: warm-up failed: {warm.first_error}")
+        if settle:
+            await settle()
+        before = {proc: cpu_of(pid) for proc, pid in pids.items()}
+        run = Run(name)
+        await drive(client, path, tokens, args.requests, args.concurrency, run)
+        if settle:
+            started = time.perf_counter()
+            await settle()
+            run.drain = time.perf_counter() - started
+        run.cpu = {proc: cpu_of(pid) - before[proc] for proc, pid in pids.items()}
+    return run
+
+
+async def outbox_empty(mongodb_uri: str, timeout: float = 60.0) -> None:
+    """Wait until the journal's relay has published every outbox record."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_uri)
+    try:
+        deadline = time.monotonic() + timeout
+        while await client[JOURNAL_DB]["outbox"].count_documents({"published_at": None}):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the outbox relay did not publish everything in time")
+            await asyncio.sleep(0.05)
+    finally:
+        await client.close()
+
+
+async def journal_ready(base_url: str, timeout: float = 60.0) -> None:
+    """The gateway answers and the journal reaches its database (nudges and sharing are not
+    started here, so /readyz as a whole stays 503)."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
+        while time.monotonic() < deadline:
+            try:
+                body = (await client.get("/readyz")).json()
+                if body.get("services", {}).get("journal", {}).get("mongodb"):
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the journal did not become ready")
+
+
+def run_bare(srv: Any, args: argparse.Namespace) -> list[Run]:
+    port = servers.free_port(HOST)
+    env = {
+        "BENCH_BARE_PORT": str(port),
+        "BENCH_BARE_MONGODB_URI": srv.mongodb_uri,
+        "BENCH_BARE_JWT_SECRET": DEV_SECRET,
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    cmd = [sys.executable, "-m", "bench.bare_app"]
+    proc = servers.ManagedProcess("bench-bare", cmd, HOST, port, srv.workdir / "bare.log", env)
+    try:
+        proc.start(timeout=60)
+        assert proc.process is not None
+        pids = {"bare": proc.process.pid}
+        url = f"http://{HOST}:{port}"
+        plain = asyncio.run(measure("bare", url, "/v1/journal/entries", pids, args))
+        txn = asyncio.run(measure("bare+txn", url, "/txn/v1/journal/entries", pids, args))
+        return [plain, txn]
+    finally:
+        proc.stop()
+
+
+def run_flowlearn(srv: Any, args: argparse.Namespace) -> Run:
+    config = StackConfig(
+        data_dir=srv.workdir / "stack",
+        host=HOST,
+        http_port=servers.free_port(HOST),
+        env="test",
+        nats_url=srv.nats_url,
+        mongodb_uri=srv.mongodb_uri,
+        extra_env={"FLOWLEARN_JOURNAL_DATABASE": JOURNAL_DB},
+    )
+    stack = Stack(config)
+    try:
+        stack.start_service("journal")
+        stack.start_service("gateway")
+        asyncio.run(journal_ready(config.gateway_url))
+        pids = {}
+        for name in ("gateway", "journal"):
+            process = stack.services[name].process
+            assert process is not None
+            pids[name] = process.pid
+
+        async def settle() -> None:
+            await outbox_empty(srv.mongodb_uri)
+
+        path = "/v1/journal/entries"
+        return asyncio.run(measure("flowlearn", config.gateway_url, path, pids, args, settle))
+    finally:
+        stack.stop()
+
+
+def outcome(flow: Run, bare: Run, txn: Run, args: argparse.Namespace) -> Outcome:
+    def row(run: Run, label: str, cpu: str) -> list[str]:
+        return [
+            label,
+            f"{run.done} / {run.errors}",
+            fmt(run.throughput),
+            fmt(run.ms(50), 2),
+            fmt(run.ms(99), 2),
+            cpu,
+            fmt(run.cpu_per_1k(), 2),
+        ]
+
+    split = " + ".join(f"{p} {fmt(flow.cpu_per_1k(p), 2)}" for p in flow.cpu)
+    rows = [
+        row(flow, "Flowlearn: gateway -> NATS -> journal (txn + outbox)", split),
+        row(bare, "bare FastAPI, insert_one", f"bare {fmt(bare.cpu_per_1k(), 2)}"),
+        row(txn, "bare FastAPI, txn entry + outbox", f"bare {fmt(txn.cpu_per_1k(), 2)}"),
+    ]
+    cpu_ratio = flow.cpu_per_1k() / bare.cpu_per_1k()
+    p99_ratio = flow.ms(99) / bare.ms(99)
+    checks = [
+        Check("CPU per write, gateway+journal vs bare", cpu_ratio, "<= 2x", cpu_ratio <= 2),
+        Check("p99 latency, Flowlearn vs bare", p99_ratio, "<= 3x", p99_ratio <= 3),
+    ]
+    notes = [
+        f"Throughput: Flowlearn {flow.throughput / bare.throughput:.2f}x bare, "
+        f"{flow.throughput / txn.throughput:.2f}x bare+txn.",
+        f"Against the same transaction without the hop (bare+txn): CPU "
+        f"{flow.cpu_per_1k() / txn.cpu_per_1k():.2f}x, p99 {flow.ms(99) / txn.ms(99):.2f}x.",
+        f"Flowlearn CPU includes {flow.drain:.2f} s after the last reply until the relay had "
+        "published every outbox record to JetStream.",
+    ]
+    for run in (flow, bare, txn):
+        if run.errors:
+            notes.append(f"{run.name}: {run.errors} failed requests, first: {run.first_error}")
+    params = (
+        f"{args.requests} requests after {args.warmup} warm-up, concurrency {args.concurrency}"
+    )
+    header = [
+        "target",
+        "ok / failed",
+        "writes/s",
+        "p50 ms",
+        "p99 ms",
+        "CPU s per 1k writes",
+        "CPU total",
+    ]
+    return Outcome("Journal write", params, header, rows, checks, notes)
+
+
+def run(args: argparse.Namespace) -> Outcome:
+    with local_servers() as srv:
+        bare, txn = run_bare(srv, args)
+        flow = run_flowlearn(srv, args)
+    return outcome(flow, bare, txn, args)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("journal write")
+    group.add_argument("--requests", type=int, default=1000, help="measured writes per target")
+    group.add_argument("--warmup", type=int, default=100, help="writes before measuring")
+    group.add_argument("--concurrency", type=int, default=8, help="requests in flight")

@@ -1,0 +1,50 @@
+"""Serving request/reply: validate the request, run the use case, answer a result or a
+problem. A bad request gets a 422 problem, never silence."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from faststream.nats import NatsBroker, NatsMessage
+from pydantic import BaseModel, ValidationError
+
+from flowlearn_shared.rpc import InvalidInput, Problem, Reply, ServiceError
+
+log = logging.getLogger("flowlearn.rpc")
+
+Req = TypeVar("Req", bound=BaseModel)
+
+
+async def answer(
+    raw: bytes, model: type[Req], use_case: Callable[[Req], Awaitable[Any]]
+) -> Reply[Any]:
+    try:
+        request = model.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return Reply(problem=InvalidInput("the request is not valid", errors).to_problem())
+    try:
+        return Reply(result=await use_case(request))
+    except ServiceError as exc:
+        return Reply(problem=exc.to_problem())
+    except Exception:
+        log.exception("request failed", extra={"request": model.__name__})
+        return Reply(problem=Problem(title="Internal error", status=500))
+
+
+def serve(
+    broker: NatsBroker,
+    subject: str,
+    model: type[Req],
+    use_case: Callable[[Req], Awaitable[Any]],
+    *,
+    queue: str,
+) -> None:
+    """Answer ``subject`` in the service's queue group, shared by every replica."""
+
+    async def handle(msg: NatsMessage) -> Reply[Any]:
+        return await answer(msg.raw_message.data, model, use_case)
+
+    broker.subscriber(subject, queue=queue, title=f"{queue}:{subject}")(handle)
