@@ -5,6 +5,9 @@ from collections.abc import AsyncIterator
 import nats
 import pytest
 from flowlearn_journal.bootstrap import Journal, bootstrap
+from flowlearn_sharing.bootstrap import Sharing
+from flowlearn_sharing.bootstrap import bootstrap as bootstrap_sharing
+from flowlearn_sharing.settings import SharingSettings
 from flowlearn_journal.settings import JournalSettings
 from nats.aio.client import Client
 
@@ -30,3 +33,21 @@ async def nc(nats_url: str) -> AsyncIterator[Client]:
     client = await nats.connect(nats_url)
     yield client
     await client.drain()
+
+
+@pytest.fixture
+async def sharing(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIterator[Sharing]:
+    """The sharing service in this process, with its own database and consumer."""
+    settings = SharingSettings(
+        nats_url=nats_url,
+        mongodb_uri=mongodb_uri,
+        database=f"sharing_{unique}",
+        journal_shares_consumer=f"sharing-shares-{unique}",
+        env="test",
+        outbox_poll_seconds=0.2,
+        retry_backoff_seconds=[0.2],
+    )
+    service = bootstrap_sharing(settings)
+    await service.start()
+    yield service
+    await service.stop()

@@ -39,6 +39,66 @@ class JournalEntryDeletedData(EventData):
     owner_id: str
 
 
+class JournalEntrySharedData(EventData):
+    """What the author chose to share: the excerpt, never the rest of the entry."""
+
+    share_id: str
+    entry_id: str
+    owner_id: str
+    entry_kind: str
+    title: str | None = None
+    excerpt: str
+    tags: list[str] = Field(default_factory=list)
+    audience: str
+    anonymous: bool = False
+
+
+class WorkingHoursData(EventData):
+    days: list[int]
+    start: str
+    end: str
+
+
+class QuietHoursData(EventData):
+    start: str
+    end: str
+
+
+class ProfileFacts(EventData):
+    user_id: str
+    display_name: str
+    timezone: str
+    working_hours: WorkingHoursData
+    quiet_hours: QuietHoursData | None = None
+
+
+class TeamMembershipData(EventData):
+    team_id: str
+    team_name: str
+    user_id: str
+    role: str
+    changed_by: str
+
+
+class PostFacts(EventData):
+    """A post's metadata. ``author_id`` is for services acting for the author (portfolio,
+    nudges); when ``anonymous`` it must never be shown to anyone else."""
+
+    post_id: str
+    kind: str
+    author_id: str
+    anonymous: bool
+    audience: str
+    tags: list[str] = Field(default_factory=list)
+    source_entry_id: str | None = None
+    review_by: date | None = None
+
+
+class PostDeletedData(EventData):
+    post_id: str
+    author_id: str
+
+
 class _Envelope(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -68,8 +128,46 @@ class JournalEntryDeleted(_Envelope):
     data: JournalEntryDeletedData
 
 
+class JournalEntryShared(_Envelope):
+    type: Literal[EventSubject.JOURNAL_ENTRY_SHARED] = EventSubject.JOURNAL_ENTRY_SHARED
+    data: JournalEntrySharedData
+
+
+class ProfileUpdated(_Envelope):
+    type: Literal[EventSubject.PROFILE_UPDATED] = EventSubject.PROFILE_UPDATED
+    data: ProfileFacts
+
+
+class TeamMemberAdded(_Envelope):
+    type: Literal[EventSubject.TEAM_MEMBER_ADDED] = EventSubject.TEAM_MEMBER_ADDED
+    data: TeamMembershipData
+
+
+class TeamMemberRemoved(_Envelope):
+    type: Literal[EventSubject.TEAM_MEMBER_REMOVED] = EventSubject.TEAM_MEMBER_REMOVED
+    data: TeamMembershipData
+
+
+class PostCreated(_Envelope):
+    type: Literal[EventSubject.POST_CREATED] = EventSubject.POST_CREATED
+    data: PostFacts
+
+
+class PostDeleted(_Envelope):
+    type: Literal[EventSubject.POST_DELETED] = EventSubject.POST_DELETED
+    data: PostDeletedData
+
+
 Event = Annotated[
-    JournalEntryCreated | JournalEntryUpdated | JournalEntryDeleted,
+    JournalEntryCreated
+    | JournalEntryUpdated
+    | JournalEntryDeleted
+    | JournalEntryShared
+    | ProfileUpdated
+    | TeamMemberAdded
+    | TeamMemberRemoved
+    | PostCreated
+    | PostDeleted,
     Field(discriminator="type"),
 ]
 _event_adapter: TypeAdapter[Event] = TypeAdapter(Event)

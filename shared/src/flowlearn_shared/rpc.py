@@ -21,6 +21,7 @@ class Actor(BaseModel):
     user_id: str = Field(min_length=1, max_length=200)
     roles: list[str] = Field(default_factory=list)
     timezone: str = "UTC"
+    name: str | None = Field(default=None, max_length=200, description="Display name claim")
 
 
 class Problem(BaseModel):
@@ -87,3 +88,8 @@ class HealthStatus(BaseModel):
     service: str
     nats: bool
     mongodb: bool
+
+
+class Forbidden(ServiceError):
+    status = 403
+    title = "Forbidden"

@@ -21,6 +21,12 @@ class EventSubject(StrEnum):
     JOURNAL_ENTRY_CREATED = "flow.journal.entry.created.v1"
     JOURNAL_ENTRY_UPDATED = "flow.journal.entry.updated.v1"
     JOURNAL_ENTRY_DELETED = "flow.journal.entry.deleted.v1"
+    JOURNAL_ENTRY_SHARED = "flow.journal.entry.shared.v1"
+    PROFILE_UPDATED = "flow.people.profile.updated.v1"
+    TEAM_MEMBER_ADDED = "flow.people.team.member_added.v1"
+    TEAM_MEMBER_REMOVED = "flow.people.team.member_removed.v1"
+    POST_CREATED = "flow.sharing.post.created.v1"
+    POST_DELETED = "flow.sharing.post.deleted.v1"
 
 
 class RpcSubject(StrEnum):
@@ -33,6 +39,28 @@ class RpcSubject(StrEnum):
     JOURNAL_DELETE_ENTRY = "flowrpc.journal.entry.delete"
     JOURNAL_STATS = "flowrpc.journal.stats"
     JOURNAL_PROMPTS = "flowrpc.journal.prompts"
+    JOURNAL_SHARE_ENTRY = "flowrpc.journal.entry.share"
+
+    SHARING_ME = "flowrpc.sharing.me.get"
+    SHARING_UPDATE_ME = "flowrpc.sharing.me.update"
+    SHARING_CHECK_AUDIENCE = "flowrpc.sharing.audience.check"
+    SHARING_CREATE_TEAM = "flowrpc.sharing.team.create"
+    SHARING_GET_TEAM = "flowrpc.sharing.team.get"
+    SHARING_ADD_TEAM_MEMBER = "flowrpc.sharing.team.member.add"
+    SHARING_REMOVE_TEAM_MEMBER = "flowrpc.sharing.team.member.remove"
+    SHARING_MY_TEAMS = "flowrpc.sharing.team.mine"
+    SHARING_CREATE_COMMUNITY = "flowrpc.sharing.community.create"
+    SHARING_LIST_COMMUNITIES = "flowrpc.sharing.community.list"
+    SHARING_JOIN_COMMUNITY = "flowrpc.sharing.community.join"
+    SHARING_LEAVE_COMMUNITY = "flowrpc.sharing.community.leave"
+    SHARING_CREATE_POST = "flowrpc.sharing.post.create"
+    SHARING_GET_POST = "flowrpc.sharing.post.get"
+    SHARING_UPDATE_POST = "flowrpc.sharing.post.update"
+    SHARING_DELETE_POST = "flowrpc.sharing.post.delete"
+    SHARING_REACT = "flowrpc.sharing.post.react"
+    SHARING_COMMENT = "flowrpc.sharing.post.comment"
+    SHARING_LIST_COMMENTS = "flowrpc.sharing.post.comments"
+    SHARING_FEED = "flowrpc.sharing.feed"
 
 
 def health_subject(service: str) -> str:

@@ -1,29 +1,42 @@
-"""Builds the sharing service's clients once and wires them in. Nothing connects here.
-
-The service runs as its own process with its own database and answers health requests;
-its people directory, posts, Q&A and feed arrive with their own use cases.
-"""
+"""Builds the sharing service's clients once and wires them in. Nothing connects here."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
 from flowlearn_shared.logs import configure_logging
 from flowlearn_shared.mongo import make_client
+from flowlearn_shared.outbox import Outbox, OutboxRelay
 from flowlearn_shared.runtime import (
+    JetStreamPublisher,
     connect_and_prepare,
     make_broker,
     register_health,
     serve_until_stopped,
 )
+from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo import AsyncMongoClient
 
+from flowlearn_sharing.adapters.people_repository import PeopleRepository
+from flowlearn_sharing.adapters.post_repository import PostRepository
+from flowlearn_sharing.entrypoints import messaging
+from flowlearn_sharing.service_layer.journal_shares import JournalShareHandler
+from flowlearn_sharing.service_layer.people import PeopleService
+from flowlearn_sharing.service_layer.posts import PostService
 from flowlearn_sharing.settings import SharingSettings
 
 SERVICE = "sharing"
+
+
+def utc_now() -> datetime:
+    # MongoDB keeps milliseconds; trimming keeps cursors exact after a read.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 @dataclass
@@ -31,22 +44,47 @@ class Sharing:
     settings: SharingSettings
     broker: NatsBroker
     mongo: AsyncMongoClient[dict[str, Any]]
+    outbox: Outbox
+    relay: OutboxRelay
+    people_repository: PeopleRepository
+    post_repository: PostRepository
+    people: PeopleService
+    posts: PostService
 
     async def start(self) -> None:
         await connect_and_prepare(self.broker, self.settings)
+        await self.people_repository.ensure_indexes()
+        await self.post_repository.ensure_indexes()
+        await self.outbox.ensure_indexes()
         await self.broker.start()
+        self.relay.start()
+        self.relay.notify()
 
     async def stop(self) -> None:
+        await self.relay.stop()
         await self.broker.stop()
         await self.mongo.close()
 
 
-def bootstrap(settings: SharingSettings | None = None) -> Sharing:
+def bootstrap(
+    settings: SharingSettings | None = None, clock: Callable[[], datetime] = utc_now
+) -> Sharing:
     settings = settings or SharingSettings()
     broker = make_broker(settings, SERVICE)
     mongo = make_client(settings.mongodb_uri, f"flowlearn-{SERVICE}")
+    db = mongo[settings.database]
+    outbox = Outbox(db)
+    relay = OutboxRelay(outbox, JetStreamPublisher(broker), settings.outbox_poll_seconds)
+    uow = UnitOfWork(mongo, relay)
+    people_repository = PeopleRepository(db)
+    post_repository = PostRepository(db)
+    people = PeopleService(people_repository, outbox, uow, clock)
+    posts = PostService(post_repository, people_repository, people, outbox, uow, clock)
+    messaging.register(broker, settings, people, posts, JournalShareHandler(posts, clock))
     register_health(broker, SERVICE, mongo)
-    return Sharing(settings, broker, mongo)
+    return Sharing(
+        settings, broker, mongo, outbox, relay, people_repository, post_repository, people, posts
+    )
 
 
 async def run(settings: SharingSettings | None = None) -> None:

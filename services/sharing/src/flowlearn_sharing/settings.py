@@ -8,3 +8,4 @@ class SharingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="FLOWLEARN_SHARING_", extra="ignore")
 
     database: str = "flowlearn_sharing"
+    journal_shares_consumer: str = "sharing-journal-shares"

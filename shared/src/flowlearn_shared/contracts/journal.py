@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from flowlearn_shared.contracts.posts import Audience
 from flowlearn_shared.rpc import Actor
 
 BODY_MAX_CHARS = 20_000
@@ -169,3 +170,32 @@ class ListEntriesRequest(BaseModel):
 
 class StatsRequest(BaseModel):
     actor: Actor
+
+
+class EntryShare(BaseModel):
+    """What to share from an entry. Only the excerpt leaves the journal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    audience: Audience
+    excerpt: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=BODY_MAX_CHARS,
+        description="Defaults to the whole body.",
+    )
+    include_title: bool = True
+    anonymous: bool = Field(
+        default=False, description="Mistakes only: share as an anonymous lesson"
+    )
+
+
+class ShareEntryRequest(BaseModel):
+    actor: Actor
+    entry_id: str = Field(max_length=100)
+    share: EntryShare
+
+
+class ShareAccepted(BaseModel):
+    share_id: str
+    status: str = "accepted"

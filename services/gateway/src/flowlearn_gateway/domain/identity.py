@@ -44,9 +44,11 @@ def actor_from_claims(claims: Mapping[str, Any]) -> Actor:
     if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_USER_ID:
         raise AuthenticationFailed("The token's 'sub' claim is missing or invalid")
     zone = claims.get("zoneinfo")
+    name = claims.get("name")
     return Actor(
         user_id=sub,
         roles=_roles(claims),
+        name=name.strip()[:200] if isinstance(name, str) and name.strip() else None,
         # A zone we cannot use must not lock the user out; UTC is the documented default.
         timezone=zone if is_valid_timezone(zone) else "UTC",
     )

@@ -8,12 +8,20 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from flowlearn_shared.contracts.journal import EntryCreate, EntryKind, EntryPublic, EntryUpdate
+from flowlearn_shared.contracts.journal import (
+    EntryCreate,
+    EntryKind,
+    EntryPublic,
+    EntryShare,
+    EntryUpdate,
+)
 from flowlearn_shared.events import (
     JournalEntryCreated,
     JournalEntryDeleted,
     JournalEntryDeletedData,
     JournalEntryFacts,
+    JournalEntryShared,
+    JournalEntrySharedData,
     JournalEntryUpdated,
 )
 
@@ -161,3 +169,29 @@ def streaks(days: set[date], today: date) -> tuple[int, int]:
 def week_start(today: date) -> date:
     """Weeks start on Monday (ISO 8601)."""
     return today - timedelta(days=today.weekday())
+
+
+class NotShareable(Exception):
+    pass
+
+
+def share_event(entry: Entry, share: EntryShare, now: datetime) -> JournalEntryShared:
+    """The one event that carries journal text: the excerpt its author chose to share."""
+    if share.anonymous and entry.kind != EntryKind.MISTAKE:
+        raise NotShareable("only a mistake can be shared anonymously, as a lesson")
+    return JournalEntryShared(
+        source=SOURCE,
+        subject=entry.owner_id,
+        time=now,
+        data=JournalEntrySharedData(
+            share_id=str(uuid4()),
+            entry_id=entry.id,
+            owner_id=entry.owner_id,
+            entry_kind=entry.kind.value,
+            title=entry.title if share.include_title else None,
+            excerpt=share.excerpt or entry.body,
+            tags=entry.tags,
+            audience=share.audience,
+            anonymous=share.anonymous,
+        ),
+    )

@@ -12,10 +12,16 @@ from flowlearn_shared.contracts.journal import (
     DeleteEntryRequest,
     EntryRef,
     ListEntriesRequest,
+    ShareEntryRequest,
     StatsRequest,
     UpdateEntryRequest,
 )
-from flowlearn_shared.events import JournalEntryCreated, JournalEntryDeleted, JournalEntryUpdated
+from flowlearn_shared.events import (
+    JournalEntryCreated,
+    JournalEntryDeleted,
+    JournalEntryShared,
+    JournalEntryUpdated,
+)
 from flowlearn_shared.rpc import Reply
 from flowlearn_shared.rpc_server import serve
 from flowlearn_shared.subjects import EventSubject, RpcSubject
@@ -30,6 +36,7 @@ PUBLISHED_EVENTS: dict[EventSubject, type[BaseModel]] = {
     EventSubject.JOURNAL_ENTRY_CREATED: JournalEntryCreated,
     EventSubject.JOURNAL_ENTRY_UPDATED: JournalEntryUpdated,
     EventSubject.JOURNAL_ENTRY_DELETED: JournalEntryDeleted,
+    EventSubject.JOURNAL_ENTRY_SHARED: JournalEntryShared,
 }
 
 
@@ -41,6 +48,7 @@ def register(broker: NatsBroker, journal: JournalService) -> None:
         (RpcSubject.JOURNAL_UPDATE_ENTRY, UpdateEntryRequest, journal.update_entry),
         (RpcSubject.JOURNAL_DELETE_ENTRY, DeleteEntryRequest, journal.delete_entry),
         (RpcSubject.JOURNAL_STATS, StatsRequest, journal.stats),
+        (RpcSubject.JOURNAL_SHARE_ENTRY, ShareEntryRequest, journal.share_entry),
     ]
     for subject, model, use_case in routes:
         serve(broker, subject, model, use_case, queue=QUEUE)

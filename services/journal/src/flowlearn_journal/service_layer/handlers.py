@@ -15,11 +15,13 @@ from flowlearn_shared.contracts.journal import (
     JournalStats,
     ListEntriesRequest,
     PromptList,
+    ShareAccepted,
+    ShareEntryRequest,
     StatsRequest,
     UpdateEntryRequest,
 )
 from flowlearn_shared.outbox import Outbox
-from flowlearn_shared.rpc import NotFound, PreconditionFailed, ServiceError
+from flowlearn_shared.rpc import InvalidInput, NotFound, PreconditionFailed, ServiceError
 from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo.asynchronous.client_session import AsyncClientSession
 
@@ -110,6 +112,22 @@ class JournalService:
             await self.outbox.add(model.deletion_event(current, self.clock()), session)
 
         await self.uow.run(work)
+
+    async def share_entry(self, request: ShareEntryRequest) -> ShareAccepted:
+        """Only the author shares, and only the excerpt they chose leaves the journal."""
+        entry = await self.repository.get(request.actor.user_id, request.entry_id)
+        if entry is None:
+            raise NotFound("no such journal entry")
+        try:
+            event = model.share_event(entry, request.share, self.clock())
+        except model.NotShareable as exc:
+            raise InvalidInput(str(exc)) from exc
+
+        async def work(session: AsyncClientSession) -> None:
+            await self.outbox.add(event, session)
+
+        await self.uow.run(work)
+        return ShareAccepted(share_id=event.data.share_id)
 
     async def stats(self, request: StatsRequest) -> JournalStats:
         owner = request.actor.user_id

@@ -1,0 +1,197 @@
+"""MongoDB storage of posts, reactions and comments, and the visibility-scoped feed."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import date, datetime
+from typing import Any
+
+from flowlearn_shared.contracts.posts import FeedQuery, PostKind
+from pymongo import DESCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from flowlearn_sharing.domain.audience import Audience, Viewer
+from flowlearn_sharing.domain.posts import Post
+
+Document = dict[str, Any]
+NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def visible_to(viewer: Viewer) -> Document:
+    """The Mongo filter twin of ``Viewer.can_see``: every list and search uses it."""
+    return {
+        "$or": [
+            {"author_id": viewer.user_id},
+            {"audience.kind": "org"},
+            {"audience.kind": "team", "audience.ids": {"$in": sorted(viewer.team_ids)}},
+            {"audience.kind": "community", "audience.ids": {"$in": sorted(viewer.community_ids)}},
+            {"audience.kind": "people", "audience.ids": viewer.user_id},
+        ]
+    }
+
+
+def encode_cursor(created_at: datetime, item_id: str) -> str:
+    raw = json.dumps({"c": created_at.isoformat(), "i": item_id}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def after_cursor(cursor: str) -> Document:
+    try:
+        data = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+        created_at, item_id = datetime.fromisoformat(data["c"]), str(data["i"])
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise BadCursor("the cursor is not one this API returned") from exc
+    return {
+        "$or": [
+            {"created_at": {"$lt": created_at}},
+            {"created_at": created_at, "_id": {"$lt": item_id}},
+        ]
+    }
+
+
+def post_document(post: Post) -> Document:
+    return {
+        "_id": post.id,
+        "kind": post.kind.value,
+        "title": post.title,
+        "body": post.body,
+        "tags": post.tags,
+        "url": post.url,
+        "audience": {"kind": post.audience.kind, "ids": list(post.audience.ids)},
+        "anonymous": post.anonymous,
+        "author_id": post.author_id,
+        "review_by": post.review_by.isoformat() if post.review_by else None,
+        "reaction_counts": post.reaction_counts,
+        "comment_count": post.comment_count,
+        "version": post.version,
+        "created_at": post.created_at,
+        "updated_at": post.updated_at,
+        "source_entry_id": post.source_entry_id,
+    }
+
+
+def post_from(doc: Document) -> Post:
+    audience = doc["audience"]
+    return Post(
+        id=doc["_id"],
+        kind=PostKind(doc["kind"]),
+        title=doc.get("title"),
+        body=doc["body"],
+        tags=list(doc.get("tags", [])),
+        url=doc.get("url"),
+        audience=Audience(audience["kind"], tuple(audience.get("ids", []))),
+        anonymous=bool(doc.get("anonymous")),
+        author_id=doc["author_id"],
+        review_by=date.fromisoformat(doc["review_by"]) if doc.get("review_by") else None,
+        reaction_counts=dict(doc.get("reaction_counts") or {}),
+        comment_count=int(doc.get("comment_count", 0)),
+        version=int(doc["version"]),
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        source_entry_id=doc.get("source_entry_id"),
+    )
+
+
+class PostRepository:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.posts = db["posts"]
+        self.reactions = db["post_reactions"]
+        self.comments = db["comments"]
+
+    async def ensure_indexes(self) -> None:
+        await self.posts.create_index(NEWEST_FIRST, name="newest")
+        await self.posts.create_index(
+            [("audience.kind", 1), ("audience.ids", 1), *NEWEST_FIRST], name="audience_newest"
+        )
+        await self.posts.create_index([("author_id", 1), *NEWEST_FIRST], name="author_newest")
+        await self.posts.create_index([("tags", 1), *NEWEST_FIRST], name="tags_newest")
+        await self.reactions.create_index([("post_id", 1), ("user_id", 1)], name="post_user")
+        await self.comments.create_index([("post_id", 1), ("created_at", 1)], name="post_time")
+
+    async def add(self, post: Post, session: AsyncClientSession) -> bool:
+        """False when a post with this id exists already (a redelivered share)."""
+        try:
+            await self.posts.insert_one(post_document(post), session=session)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def get(self, post_id: str, session: AsyncClientSession | None = None) -> Post | None:
+        doc = await self.posts.find_one({"_id": post_id}, session=session)
+        return post_from(doc) if doc else None
+
+    async def replace_if_version(
+        self, post: Post, expected: int, session: AsyncClientSession
+    ) -> bool:
+        result = await self.posts.replace_one(
+            {"_id": post.id, "version": expected}, post_document(post), session=session
+        )
+        return result.modified_count == 1
+
+    async def delete(self, post_id: str, session: AsyncClientSession) -> None:
+        await self.posts.delete_one({"_id": post_id}, session=session)
+        await self.reactions.delete_many({"post_id": post_id}, session=session)
+        await self.comments.delete_many({"post_id": post_id}, session=session)
+
+    async def feed(self, viewer: Viewer, query: FeedQuery) -> tuple[list[Post], str | None]:
+        conditions: list[Document] = [visible_to(viewer)]
+        if query.tag:
+            conditions.append({"tags": query.tag.strip().lower()})
+        if query.kind:
+            conditions.append({"kind": query.kind.value})
+        if query.community:
+            conditions.append({"audience.kind": "community", "audience.ids": query.community})
+        if query.cursor:
+            conditions.append(after_cursor(query.cursor))
+        cursor = self.posts.find({"$and": conditions}).sort(NEWEST_FIRST).limit(query.limit + 1)
+        posts = [post_from(doc) async for doc in cursor]
+        more = len(posts) > query.limit
+        posts = posts[: query.limit]
+        last = posts[-1] if posts else None
+        return posts, encode_cursor(last.created_at, last.id) if more and last else None
+
+    async def set_reaction(
+        self, post_id: str, user_id: str, kind: str, on: bool, session: AsyncClientSession
+    ) -> None:
+        key = {"_id": f"{post_id}:{user_id}:{kind}"}
+        if on:
+            try:
+                await self.reactions.insert_one(
+                    {**key, "post_id": post_id, "user_id": user_id, "kind": kind},
+                    session=session,
+                )
+            except DuplicateKeyError:
+                return  # reacting twice is one reaction
+            change = 1
+        else:
+            if not (await self.reactions.delete_one(key, session=session)).deleted_count:
+                return
+            change = -1
+        await self.posts.update_one(
+            {"_id": post_id}, {"$inc": {f"reaction_counts.{kind}": change}}, session=session
+        )
+
+    async def reactions_of(self, user_id: str, post_ids: list[str]) -> dict[str, list[str]]:
+        cursor = self.reactions.find({"user_id": user_id, "post_id": {"$in": post_ids}})
+        mine: dict[str, list[str]] = {}
+        async for doc in cursor:
+            mine.setdefault(doc["post_id"], []).append(doc["kind"])
+        return mine
+
+    async def add_comment(self, doc: Document, session: AsyncClientSession) -> None:
+        await self.comments.insert_one(doc, session=session)
+        await self.posts.update_one(
+            {"_id": doc["post_id"]}, {"$inc": {"comment_count": 1}}, session=session
+        )
+
+    async def comments_of(self, post_id: str, limit: int = 200) -> list[Document]:
+        cursor = self.comments.find({"post_id": post_id}).sort("created_at", 1).limit(limit)
+        return await cursor.to_list()
