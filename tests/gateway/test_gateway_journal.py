@@ -39,6 +39,7 @@ async def test_create_returns_201_with_location_and_etag(
         "user_id": "alice",
         "roles": ["member", "manager"],
         "timezone": "Europe/Berlin",
+        "name": None,
     }
     assert sent["entry"]["kind"] == "gem"
     assert sent["entry"]["tags"] == ["python"]
@@ -55,7 +56,7 @@ async def test_actor_defaults_role_and_time_zone(
     assert response.headers["etag"] == '"1"'
     sent = services.last(RpcSubject.JOURNAL_GET_ENTRY)
     assert sent == {
-        "actor": {"user_id": "bob", "roles": ["curator"], "timezone": "UTC"},
+        "actor": {"user_id": "bob", "roles": ["curator"], "timezone": "UTC", "name": None},
         "entry_id": "e1",
     }
 
