@@ -10,6 +10,7 @@ from flowlearn_shared.rpc import Actor
 
 from flowlearn_gateway.adapters.health import HealthClient
 from flowlearn_gateway.adapters.journal import JournalClient
+from flowlearn_gateway.adapters.rpc import RpcClient
 from flowlearn_gateway.bootstrap import Container
 from flowlearn_gateway.domain.errors import AuthenticationFailed
 
@@ -41,6 +42,10 @@ def journal_client(app: AppContainer) -> JournalClient:
     return app.journal
 
 
+def rpc_client(app: AppContainer) -> RpcClient:
+    return app.rpc
+
+
 def health_client(app: AppContainer) -> HealthClient:
     return app.health
 
@@ -48,3 +53,5 @@ def health_client(app: AppContainer) -> HealthClient:
 CurrentUser = Annotated[Actor, Depends(current_actor)]
 Journal = Annotated[JournalClient, Depends(journal_client)]
 Health = Annotated[HealthClient, Depends(health_client)]
+# Request/reply to any service: ``await rpc.request(RpcSubject.X, Request(...), Result)``.
+Rpc = Annotated[RpcClient, Depends(rpc_client)]
