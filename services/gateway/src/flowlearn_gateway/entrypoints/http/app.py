@@ -13,7 +13,7 @@ from flowlearn_gateway.bootstrap import build_container, running
 from flowlearn_gateway.entrypoints.http.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from flowlearn_gateway.entrypoints.http.openapi import install_problem_schema
 from flowlearn_gateway.entrypoints.http.problems import install_problem_handlers
-from flowlearn_gateway.entrypoints.http.routes import health, journal
+from flowlearn_gateway.entrypoints.http.routes import ROUTERS
 from flowlearn_gateway.settings import GatewaySettings
 
 TAGS = [
@@ -46,7 +46,7 @@ def create_app(settings: GatewaySettings, broker: NatsBroker | None = None) -> F
     # Added last = outermost: the access log also sees the 413s.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware)
-    app.include_router(health.router)
-    app.include_router(journal.router)
+    for router in ROUTERS:
+        app.include_router(router)
     install_problem_schema(app)
     return app
