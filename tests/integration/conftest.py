@@ -19,6 +19,7 @@ async def journal(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIterator
         nats_url=nats_url,
         mongodb_uri=mongodb_uri,
         database=f"journal_{unique}",
+        profiles_consumer=f"journal-profiles-{unique}",
         env="test",
         outbox_poll_seconds=0.2,
     )

@@ -206,3 +206,25 @@ async def test_journal_entry_shared_becomes_a_post(
     assert post["body"] == "Shareable lesson: dry-run first."
     assert "Private part" not in json.dumps(post)
     assert post["author"] is None
+
+
+async def test_journal_follows_the_profile_time_zone(
+    journal: Journal, sharing: Sharing, nc: Client, unique: str
+) -> None:
+    user = f"tz-{unique}"
+    await ok(
+        nc,
+        RpcSubject.SHARING_UPDATE_ME,
+        {"actor": actor(user), "changes": {"timezone": "Pacific/Kiritimati"}},
+    )
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:
+        stats = await ok(nc, RpcSubject.JOURNAL_STATS, {"actor": actor(user)})
+        if stats["timezone"] == "Pacific/Kiritimati":
+            break
+        assert asyncio.get_running_loop().time() < deadline, "the journal never learned the zone"
+        await asyncio.sleep(0.2)
+    explicit = await ok(
+        nc, RpcSubject.JOURNAL_STATS, {"actor": actor(user), "timezone": "Europe/Lisbon"}
+    )
+    assert explicit["timezone"] == "Europe/Lisbon"

@@ -8,6 +8,7 @@ from typing import Any
 
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
+from flowlearn_shared.consumer import subscribe_events
 from flowlearn_shared.logs import configure_logging
 from flowlearn_shared.mongo import make_client
 from flowlearn_shared.outbox import Outbox, OutboxRelay
@@ -18,12 +19,15 @@ from flowlearn_shared.runtime import (
     register_health,
     serve_until_stopped,
 )
+from flowlearn_shared.subjects import EventSubject
 from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo import AsyncMongoClient
 
 from flowlearn_journal.adapters.repository import EntryRepository
+from flowlearn_journal.adapters.zones import ZoneBook
 from flowlearn_journal.entrypoints import messaging
 from flowlearn_journal.service_layer.handlers import JournalService
+from flowlearn_journal.service_layer.profiles import ProfileHandler
 from flowlearn_journal.settings import JournalSettings
 
 SERVICE = "journal"
@@ -61,8 +65,17 @@ def bootstrap(settings: JournalSettings | None = None) -> Journal:
     outbox = Outbox(db)
     relay = OutboxRelay(outbox, JetStreamPublisher(broker), settings.outbox_poll_seconds)
     repository = EntryRepository(db)
-    service = JournalService(repository, outbox, UnitOfWork(mongo, relay))
+    zones = ZoneBook(db)
+    service = JournalService(repository, outbox, UnitOfWork(mongo, relay), zones)
     messaging.register(broker, service)
+    subscribe_events(
+        broker,
+        subject=EventSubject.PROFILE_UPDATED,
+        durable=settings.profiles_consumer,
+        handler=ProfileHandler(zones),
+        settings=settings,
+        title="journal:profiles",
+    )
     register_health(broker, SERVICE, mongo)
     return Journal(settings, broker, mongo, outbox, relay, repository, service)
 

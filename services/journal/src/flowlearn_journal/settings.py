@@ -8,3 +8,4 @@ class JournalSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="FLOWLEARN_JOURNAL_", extra="ignore")
 
     database: str = "flowlearn_journal"
+    profiles_consumer: str = "journal-profiles"

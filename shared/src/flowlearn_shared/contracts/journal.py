@@ -170,6 +170,8 @@ class ListEntriesRequest(BaseModel):
 
 class StatsRequest(BaseModel):
     actor: Actor
+    # Set only when the client named a zone; otherwise the person's profile zone applies.
+    timezone: str | None = Field(default=None, max_length=64)
 
 
 class EntryShare(BaseModel):

@@ -21,11 +21,12 @@ from flowlearn_shared.contracts.journal import (
     UpdateEntryRequest,
 )
 from flowlearn_shared.outbox import Outbox
-from flowlearn_shared.rpc import InvalidInput, NotFound, PreconditionFailed, ServiceError
+from flowlearn_shared.rpc import Actor, InvalidInput, NotFound, PreconditionFailed, ServiceError
 from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from flowlearn_journal.adapters.repository import BadCursor, EntryRepository
+from flowlearn_journal.adapters.zones import ZoneBook
 from flowlearn_journal.domain import model
 from flowlearn_journal.domain.prompts import PROMPTS
 
@@ -44,16 +45,23 @@ class JournalService:
         repository: EntryRepository,
         outbox: Outbox,
         uow: UnitOfWork,
+        zones: ZoneBook,
         clock: Clock = utc_now,
     ) -> None:
         self.repository = repository
         self.outbox = outbox
         self.uow = uow
+        self.zones = zones
         self.clock = clock
+
+    async def zone_for(self, actor: Actor, explicit: str | None = None) -> str:
+        """An explicit zone wins, then the person's profile, then the token's claim."""
+        return explicit or await self.zones.zone_of(actor.user_id) or actor.timezone
 
     async def create_entry(self, request: CreateEntryRequest) -> EntryPublic:
         actor = request.actor
-        entry = model.new_entry(actor.user_id, request.entry, actor.timezone, self.clock())
+        zone = await self.zone_for(actor)
+        entry = model.new_entry(actor.user_id, request.entry, zone, self.clock())
 
         async def work(session: AsyncClientSession) -> None:
             await self.repository.add(entry, session)
@@ -131,7 +139,8 @@ class JournalService:
 
     async def stats(self, request: StatsRequest) -> JournalStats:
         owner = request.actor.user_id
-        today = model.today_in(request.actor.timezone, self.clock())
+        zone = await self.zone_for(request.actor, request.timezone)
+        today = model.today_in(zone, self.clock())
         current, longest = model.streaks(await self.repository.days_with_entries(owner), today)
         by_kind = await self.repository.count_by_kind(owner)
         return JournalStats(
@@ -140,7 +149,7 @@ class JournalService:
             minutes_this_week=await self.repository.minutes_since(owner, model.week_start(today)),
             entries_by_kind=by_kind,
             total_entries=sum(by_kind.values()),
-            timezone=request.actor.timezone,
+            timezone=zone,
         )
 
     async def prompts(self) -> PromptList:
