@@ -8,6 +8,8 @@ import importlib.metadata
 import math
 import os
 import platform
+import resource
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -38,6 +40,23 @@ def proc_cpu_seconds(pid: int) -> float:
         fields = stat.read().rsplit(")", 1)[1].split()
     utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
     return (utime + stime) / _TICKS
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes on the machine have used since boot (``/proc/stat``)."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq = map(int, stat.readline().split()[1:8])
+    return (user + nice + system + irq + softirq) / _TICKS
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process and of its children that have been waited for (the
+    servers and services a benchmark starts and stops)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -74,8 +93,10 @@ def local_servers(keep: bool = False) -> Iterator[Servers]:
         for proc in (mongo, nats):
             with contextlib.suppress(Exception):
                 proc.stop()
-        if not keep:
-            subprocess.run(["rm", "-rf", str(workdir)], check=False)
+        if keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def nats_server_version() -> str:
@@ -100,6 +121,22 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def code_version() -> str:
+    """The commit measured, marked ``-dirty`` when the work tree has uncommitted changes."""
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
 def machine_info() -> dict[str, str]:
     versions = {}
     for name in VERSIONED:
@@ -114,6 +151,7 @@ def machine_info() -> dict[str, str]:
         "python": platform.python_version(),
         **versions,
         "nats-server": nats_server_version(),
+        "flowlearn": code_version(),
     }
 
 

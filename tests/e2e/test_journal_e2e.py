@@ -4,39 +4,13 @@ over HTTP exactly as a client would."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from flowlearn_cli import servers
-from flowlearn_cli.stack import Stack, StackConfig
+from flowlearn_cli.stack import Stack
 from flowlearn_cli.tokens import make_token
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    config = StackConfig(
-        data_dir=tmp_path_factory.mktemp("stack"),
-        nats_port=servers.free_port(),
-        mongo_port=servers.free_port(),
-        http_port=servers.free_port(),
-        env="test",
-        extra_env={"FLOWLEARN_GATEWAY_REQUEST_TIMEOUT_SECONDS": "3"},
-    )
-    running = Stack(config)
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
-def api(stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.config.gateway_url, timeout=15) as client:
-        yield client
 
 
 def auth(user: str, role: str = "member") -> dict[str, str]:

@@ -5,10 +5,10 @@ from collections.abc import AsyncIterator
 import nats
 import pytest
 from flowlearn_journal.bootstrap import Journal, bootstrap
+from flowlearn_journal.settings import JournalSettings
 from flowlearn_sharing.bootstrap import Sharing
 from flowlearn_sharing.bootstrap import bootstrap as bootstrap_sharing
 from flowlearn_sharing.settings import SharingSettings
-from flowlearn_journal.settings import JournalSettings
 from nats.aio.client import Client
 
 

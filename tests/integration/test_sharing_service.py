@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from flowlearn_journal.bootstrap import Journal
-from flowlearn_sharing.bootstrap import Sharing
 from flowlearn_shared.subjects import RpcSubject
+from flowlearn_sharing.bootstrap import Sharing
 from nats.aio.client import Client
 
 pytestmark = pytest.mark.integration

@@ -99,6 +99,85 @@ class PostDeletedData(EventData):
     author_id: str
 
 
+class PostReviewDueData(EventData):
+    """A post reached its review date: its owner is asked to re-verify it."""
+
+    post_id: str
+    owner_id: str
+    review_by: date
+    kind: str
+    title: str | None = None
+
+
+class KudosGivenData(EventData):
+    """The message is included: the kudos belongs to its recipient, whose journal
+    portfolio keeps it as evidence. Consumers show it to the recipient (and sender) only."""
+
+    kudos_id: str
+    from_id: str
+    to_id: str
+    strengths: list[str] = Field(default_factory=list)
+    visibility: Literal["private", "team"]
+    message: str
+
+
+class CollectionEnrolledData(EventData):
+    collection_id: str
+    user_id: str
+    title: str
+    interval_days: int = Field(ge=1, le=30)
+    item_count: int
+
+
+class CollectionUnenrolledData(EventData):
+    collection_id: str
+    user_id: str
+
+
+class GatheringEndedData(EventData):
+    """Sent once per gathering; ``attendee_ids`` are the people who were going (not the
+    waitlist), for a reflection prompt after the event."""
+
+    gathering_id: str
+    kind: str
+    title: str
+    host_id: str
+    ended_at: datetime
+    attendee_ids: list[str] = Field(default_factory=list)
+
+
+class ExperimentStageChangedData(EventData):
+    """``from_stage`` is null when the experiment was just pitched."""
+
+    experiment_id: str
+    owner_id: str
+    team_id: str
+    title: str
+    from_stage: str | None
+    to_stage: str
+    learned: str | None = None
+
+
+class QuestionAskedData(EventData):
+    """A question's metadata and the people suggested to help; never its text."""
+
+    question_id: str
+    asker_id: str
+    tags: list[str] = Field(default_factory=list)
+    audience: str
+    suggested_experts: list[str] = Field(
+        default_factory=list, max_length=3, description="User ids, best match first"
+    )
+
+
+class AnswerAcceptedData(EventData):
+    question_id: str
+    answer_id: str
+    asker_id: str
+    answerer_id: str
+    tags: list[str] = Field(default_factory=list)
+
+
 class _Envelope(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -158,6 +237,46 @@ class PostDeleted(_Envelope):
     data: PostDeletedData
 
 
+class PostReviewDue(_Envelope):
+    type: Literal[EventSubject.POST_REVIEW_DUE] = EventSubject.POST_REVIEW_DUE
+    data: PostReviewDueData
+
+
+class KudosGiven(_Envelope):
+    type: Literal[EventSubject.KUDOS_GIVEN] = EventSubject.KUDOS_GIVEN
+    data: KudosGivenData
+
+
+class CollectionEnrolled(_Envelope):
+    type: Literal[EventSubject.COLLECTION_ENROLLED] = EventSubject.COLLECTION_ENROLLED
+    data: CollectionEnrolledData
+
+
+class CollectionUnenrolled(_Envelope):
+    type: Literal[EventSubject.COLLECTION_UNENROLLED] = EventSubject.COLLECTION_UNENROLLED
+    data: CollectionUnenrolledData
+
+
+class GatheringEnded(_Envelope):
+    type: Literal[EventSubject.GATHERING_ENDED] = EventSubject.GATHERING_ENDED
+    data: GatheringEndedData
+
+
+class ExperimentStageChanged(_Envelope):
+    type: Literal[EventSubject.EXPERIMENT_STAGE_CHANGED] = EventSubject.EXPERIMENT_STAGE_CHANGED
+    data: ExperimentStageChangedData
+
+
+class QuestionAsked(_Envelope):
+    type: Literal[EventSubject.QUESTION_ASKED] = EventSubject.QUESTION_ASKED
+    data: QuestionAskedData
+
+
+class AnswerAccepted(_Envelope):
+    type: Literal[EventSubject.ANSWER_ACCEPTED] = EventSubject.ANSWER_ACCEPTED
+    data: AnswerAcceptedData
+
+
 Event = Annotated[
     JournalEntryCreated
     | JournalEntryUpdated
@@ -167,7 +286,15 @@ Event = Annotated[
     | TeamMemberAdded
     | TeamMemberRemoved
     | PostCreated
-    | PostDeleted,
+    | PostDeleted
+    | PostReviewDue
+    | KudosGiven
+    | CollectionEnrolled
+    | CollectionUnenrolled
+    | GatheringEnded
+    | ExperimentStageChanged
+    | QuestionAsked
+    | AnswerAccepted,
     Field(discriminator="type"),
 ]
 _event_adapter: TypeAdapter[Event] = TypeAdapter(Event)

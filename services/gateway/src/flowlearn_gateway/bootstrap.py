@@ -13,6 +13,7 @@ from flowlearn_shared.runtime import make_broker
 
 from flowlearn_gateway.adapters.health import HealthClient
 from flowlearn_gateway.adapters.journal import JournalClient
+from flowlearn_gateway.adapters.profiles import ProfileEnsurer
 from flowlearn_gateway.adapters.rpc import RpcClient
 from flowlearn_gateway.adapters.tokens import TokenVerifier
 from flowlearn_gateway.settings import GatewaySettings
@@ -29,6 +30,7 @@ class Container:
     journal: JournalClient
     health: HealthClient
     tokens: TokenVerifier
+    profiles: ProfileEnsurer
 
 
 def build_container(settings: GatewaySettings, broker: NatsBroker | None = None) -> Container:
@@ -44,6 +46,8 @@ def build_container(settings: GatewaySettings, broker: NatsBroker | None = None)
         journal=JournalClient(rpc),
         health=HealthClient(rpc, timeout=settings.readiness_timeout_seconds),
         tokens=TokenVerifier(settings),
+        # A short wait: making the profile must never hold up the caller's request for long.
+        profiles=ProfileEnsurer(rpc, wait_seconds=min(settings.request_timeout_seconds, 1.0)),
     )
 
 

@@ -24,11 +24,22 @@ from pymongo import AsyncMongoClient
 
 from flowlearn_sharing.adapters.people_repository import PeopleRepository
 from flowlearn_sharing.adapters.post_repository import PostRepository
+from flowlearn_sharing.adapters.question_repository import QuestionRepository
+from flowlearn_sharing.adapters.search_repository import SearchRepository
+from flowlearn_sharing.entrypoints import curation as curation_entrypoints
+from flowlearn_sharing.entrypoints import experiments as experiment_entrypoints
+from flowlearn_sharing.entrypoints import gatherings as gathering_entrypoints
+from flowlearn_sharing.entrypoints import kudos as kudos_entrypoints
 from flowlearn_sharing.entrypoints import messaging
+from flowlearn_sharing.entrypoints import questions as questions_entrypoints
+from flowlearn_sharing.entrypoints import reviews as review_entrypoints
 from flowlearn_sharing.service_layer.journal_shares import JournalShareHandler
 from flowlearn_sharing.service_layer.people import PeopleService
 from flowlearn_sharing.service_layer.posts import PostService
+from flowlearn_sharing.service_layer.questions import QuestionService
+from flowlearn_sharing.service_layer.search import SearchService
 from flowlearn_sharing.settings import SharingSettings
+from flowlearn_sharing.social import Social, build_social
 
 SERVICE = "sharing"
 
@@ -50,17 +61,24 @@ class Sharing:
     post_repository: PostRepository
     people: PeopleService
     posts: PostService
+    question_repository: QuestionRepository
+    questions: QuestionService
+    social: Social
 
     async def start(self) -> None:
         await connect_and_prepare(self.broker, self.settings)
         await self.people_repository.ensure_indexes()
         await self.post_repository.ensure_indexes()
+        await self.question_repository.ensure_indexes()
+        await self.social.ensure_indexes()
         await self.outbox.ensure_indexes()
         await self.broker.start()
         self.relay.start()
+        self.social.start()
         self.relay.notify()
 
     async def stop(self) -> None:
+        await self.social.stop()
         await self.relay.stop()
         await self.broker.stop()
         await self.mongo.close()
@@ -81,9 +99,39 @@ def bootstrap(
     people = PeopleService(people_repository, outbox, uow, clock)
     posts = PostService(post_repository, people_repository, people, outbox, uow, clock)
     messaging.register(broker, settings, people, posts, JournalShareHandler(posts, clock))
+    question_repository = QuestionRepository(db)
+    questions = QuestionService(question_repository, people_repository, people, outbox, uow, clock)
+    search = SearchService(SearchRepository(db), people_repository)
+    questions_entrypoints.register(broker, questions, search)
+    social = build_social(
+        db,
+        people_repository,
+        post_repository,
+        people,
+        outbox,
+        uow,
+        clock,
+        settings.sweep_interval_seconds,
+    )
+    kudos_entrypoints.register(broker, social.kudos)
+    curation_entrypoints.register(broker, social.collections)
+    gathering_entrypoints.register(broker, social.gatherings)
+    experiment_entrypoints.register(broker, social.experiments)
+    review_entrypoints.register(broker)
     register_health(broker, SERVICE, mongo)
     return Sharing(
-        settings, broker, mongo, outbox, relay, people_repository, post_repository, people, posts
+        settings,
+        broker,
+        mongo,
+        outbox,
+        relay,
+        people_repository,
+        post_repository,
+        people,
+        posts,
+        question_repository=question_repository,
+        questions=questions,
+        social=social,
     )
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flowlearn_shared.settings import ServiceSettings
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 
@@ -9,3 +10,5 @@ class SharingSettings(ServiceSettings):
 
     database: str = "flowlearn_sharing"
     journal_shares_consumer: str = "sharing-journal-shares"
+    # How often ended gatherings and due post reviews are looked for.
+    sweep_interval_seconds: float = Field(default=30.0, gt=0)

@@ -125,7 +125,9 @@ class CommentCreate(BaseModel):
 class CommentPublic(BaseModel):
     id: str
     post_id: str
-    author: PersonSummary
+    author: PersonSummary | None = Field(
+        description="null when the post is anonymous and its author wrote the comment"
+    )
     body: str
     created_at: datetime
 
@@ -178,3 +180,14 @@ class CommentRequest(BaseModel):
 class FeedRequest(BaseModel):
     actor: Actor
     query: FeedQuery
+
+
+class CheckAudienceRequest(BaseModel):
+    """May the actor address this audience (share with it)? A 403 problem when not."""
+
+    actor: Actor
+    audience: Audience
+
+
+class AudienceCheck(BaseModel):
+    allowed: bool

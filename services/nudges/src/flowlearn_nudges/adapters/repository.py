@@ -1,8 +1,8 @@
-"""MongoDB storage of journal activity and nudge responses."""
+"""MongoDB storage of journal activity: counts and dates only, never entry text."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -16,45 +16,32 @@ Document = dict[str, Any]
 class ActivityRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.activity = db["journal_activity"]
-        self.responses = db["nudge_responses"]
 
     async def ensure_indexes(self) -> None:
-        await self.responses.create_index([("user_id", 1), ("at", -1)], name="user_recent")
+        return None  # looked up by _id only
 
     async def record_entry(
-        self, user_id: str, occurred_on: date, session: AsyncClientSession
+        self,
+        user_id: str,
+        occurred_on: date,
+        written_at: datetime,
+        session: AsyncClientSession,
     ) -> None:
         await self.activity.update_one(
             {"_id": user_id},
             {
                 "$inc": {"entries_written": 1},
-                "$max": {"last_entry_on": occurred_on.isoformat()},
-                "$set": {"updated_at": datetime.now(UTC)},
+                "$max": {"last_entry_on": occurred_on.isoformat(), "last_written_at": written_at},
+                "$set": {"updated_at": written_at},
             },
             upsert=True,
             session=session,
         )
 
-    async def record_acted(
-        self, user_id: str, nudge_id: str, entry_id: str, session: AsyncClientSession
-    ) -> None:
-        await self.responses.update_one(
-            {"_id": f"{nudge_id}:{user_id}"},
-            {
-                "$setOnInsert": {
-                    "nudge_id": nudge_id,
-                    "user_id": user_id,
-                    "action": "acted",
-                    "entry_id": entry_id,
-                    "at": datetime.now(UTC),
-                }
-            },
-            upsert=True,
-            session=session,
-        )
-
-    async def get(self, user_id: str) -> JournalActivity | None:
-        doc = await self.activity.find_one({"_id": user_id})
+    async def get(
+        self, user_id: str, session: AsyncClientSession | None = None
+    ) -> JournalActivity | None:
+        doc = await self.activity.find_one({"_id": user_id}, session=session)
         if doc is None:
             return None
         last = doc.get("last_entry_on")
@@ -62,7 +49,5 @@ class ActivityRepository:
             user_id=user_id,
             entries_written=int(doc.get("entries_written", 0)),
             last_entry_on=date.fromisoformat(last) if last else None,
+            last_written_at=doc.get("last_written_at"),
         )
-
-    async def responses_of(self, user_id: str) -> list[Document]:
-        return await self.responses.find({"user_id": user_id}).sort("at", -1).to_list(100)

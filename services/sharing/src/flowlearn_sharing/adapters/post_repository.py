@@ -69,6 +69,8 @@ def post_document(post: Post) -> Document:
         "anonymous": post.anonymous,
         "author_id": post.author_id,
         "review_by": post.review_by.isoformat() if post.review_by else None,
+        # Every write re-arms the review nudge; the review sweep clears it (once per date).
+        "review_due_on": post.review_by.isoformat() if post.review_by else None,
         "reaction_counts": post.reaction_counts,
         "comment_count": post.comment_count,
         "version": post.version,

@@ -11,7 +11,6 @@ from flowlearn_shared.consumer import EventHandler, subscribe_events
 from flowlearn_shared.contracts import people as p
 from flowlearn_shared.contracts import posts as s
 from flowlearn_shared.events import PostCreated, PostDeleted, ProfileUpdated, TeamMemberAdded
-from flowlearn_shared.rpc import Actor
 from flowlearn_shared.rpc_server import serve
 from flowlearn_shared.subjects import EventSubject, RpcSubject
 from pydantic import BaseModel
@@ -22,11 +21,6 @@ from flowlearn_sharing.settings import SharingSettings
 
 QUEUE = "sharing"
 UseCase = Callable[[Any], Awaitable[Any]]
-
-
-class CheckAudienceRequest(BaseModel):
-    actor: Actor
-    audience: s.Audience
 
 
 PUBLISHED_EVENTS: dict[EventSubject, type[BaseModel]] = {
@@ -44,9 +38,9 @@ def register(
     posts: PostService,
     on_journal_event: EventHandler,
 ) -> None:
-    async def check_audience(request: CheckAudienceRequest) -> dict[str, bool]:
+    async def check_audience(request: s.CheckAudienceRequest) -> s.AudienceCheck:
         await posts.check_audience(request.actor, request.audience)
-        return {"allowed": True}
+        return s.AudienceCheck(allowed=True)
 
     routes: list[tuple[RpcSubject, type[BaseModel], UseCase]] = [
         (RpcSubject.SHARING_ME, p.ActorRequest, people.me),
@@ -60,7 +54,7 @@ def register(
         (RpcSubject.SHARING_LIST_COMMUNITIES, p.ActorRequest, people.list_communities),
         (RpcSubject.SHARING_JOIN_COMMUNITY, p.CommunityRef, people.join_community),
         (RpcSubject.SHARING_LEAVE_COMMUNITY, p.CommunityRef, people.leave_community),
-        (RpcSubject.SHARING_CHECK_AUDIENCE, CheckAudienceRequest, check_audience),
+        (RpcSubject.SHARING_CHECK_AUDIENCE, s.CheckAudienceRequest, check_audience),
         (RpcSubject.SHARING_CREATE_POST, s.CreatePostRequest, posts.create),
         (RpcSubject.SHARING_GET_POST, s.PostRef, posts.get),
         (RpcSubject.SHARING_UPDATE_POST, s.UpdatePostRequest, posts.update),

@@ -36,6 +36,13 @@ from flowlearn_sharing.service_layer.people import PeopleService
 Clock = Callable[[], datetime]
 
 
+def comment_author(post: Post, author_id: str, names: dict[str, str]) -> PersonSummary | None:
+    """The anonymous author of a lesson stays anonymous in its comment thread too."""
+    if post.anonymous and author_id == post.author_id:
+        return None
+    return PersonSummary(user_id=author_id, display_name=names[author_id])
+
+
 class PostService:
     def __init__(
         self,
@@ -187,7 +194,7 @@ class PostService:
         return CommentPublic(
             id=doc["_id"],
             post_id=post.id,
-            author=PersonSummary(user_id=viewer.user_id, display_name=names[viewer.user_id]),
+            author=comment_author(post, viewer.user_id, names),
             body=doc["body"],
             created_at=doc["created_at"],
         )
@@ -202,9 +209,7 @@ class PostService:
                 CommentPublic(
                     id=d["_id"],
                     post_id=post.id,
-                    author=PersonSummary(
-                        user_id=d["author_id"], display_name=names[d["author_id"]]
-                    ),
+                    author=comment_author(post, d["author_id"], names),
                     body=d["body"],
                     created_at=d["created_at"],
                 )

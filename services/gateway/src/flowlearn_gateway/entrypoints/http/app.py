@@ -18,6 +18,17 @@ from flowlearn_gateway.settings import GatewaySettings
 
 TAGS = [
     {"name": "journal", "description": "A private work journal, readable by its author only."},
+    {"name": "people", "description": "My profile and my teams."},
+    {"name": "communities", "description": "Communities of practice: join, leave, their feed."},
+    {
+        "name": "posts",
+        "description": "Tips, lessons, gems and reflections shared with a chosen audience.",
+    },
+    {
+        "name": "questions",
+        "description": "Ask colleagues, answer, vote, accept; experts are asked to help.",
+    },
+    {"name": "search", "description": "Posts, questions and collections the caller may see."},
     {"name": "health", "description": "Probes for orchestrators."},
 ]
 

@@ -35,7 +35,10 @@ async def current_actor(
 ) -> Actor:
     if credentials is None or not credentials.credentials:
         raise AuthenticationFailed("A bearer token is required", token_present=False)
-    return await app.tokens.verify(credentials.credentials)
+    actor = await app.tokens.verify(credentials.credentials)
+    # The first request of a new subject creates its profile from the token's claims.
+    await app.profiles.ensure(actor)
+    return actor
 
 
 def journal_client(app: AppContainer) -> JournalClient:

@@ -13,6 +13,7 @@ _PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schema
 
 _DESCRIPTIONS = {
     401: "Missing, expired or invalid bearer token",
+    403: "The caller's role or membership does not allow this",
     404: "No such entry for this user",
     412: "If-Match does not match the entry's current version",
     413: "Request body too large",
@@ -34,6 +35,11 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {"description": _DESCRIPTIONS[status], "content": _PROBLEM_CONTENT}
         for status in statuses
     }
+
+
+def problem(status: int, description: str) -> dict[int | str, dict[str, Any]]:
+    """One problem status with a description of its own (``404: "No such post"``)."""
+    return {status: {"description": description, "content": _PROBLEM_CONTENT}}
 
 
 # Every authenticated route can answer these.

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from flowlearn_gateway.entrypoints.http.routes import health, journal
+from flowlearn_gateway.entrypoints.http.routes import (
+    health,
+    journal,
+    people,
+    posts,
+    questions,
+    search,
+)
 
 ROUTERS: list[APIRouter] = [
     health.router,
     journal.router,
+    people.router,
+    posts.router,
+    questions.router,
+    search.router,
 ]

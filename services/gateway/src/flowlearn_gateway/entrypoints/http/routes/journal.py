@@ -17,15 +17,20 @@ from flowlearn_shared.contracts.journal import (
     EntryPage,
     EntryPublic,
     EntryQuery,
+    EntryShare,
     EntryUpdate,
     JournalStats,
     PromptList,
+    ShareAccepted,
+    ShareEntryRequest,
 )
+from flowlearn_shared.contracts.posts import AudienceCheck, CheckAudienceRequest
 from flowlearn_shared.rpc import Actor
+from flowlearn_shared.subjects import RpcSubject
 from pydantic import AfterValidator, StringConstraints
 
 from flowlearn_gateway.domain.identity import is_valid_timezone
-from flowlearn_gateway.entrypoints.http.deps import CurrentUser, Journal
+from flowlearn_gateway.entrypoints.http.deps import CurrentUser, Journal, Rpc
 from flowlearn_gateway.entrypoints.http.etags import (
     format_etag,
     parse_if_match,
@@ -35,6 +40,7 @@ from flowlearn_gateway.entrypoints.http.openapi import (
     ETAG_HEADER,
     LOCATION_HEADER,
     PROBLEM_RESPONSES,
+    problem,
     problems,
 )
 
@@ -201,3 +207,23 @@ async def stats(
 ) -> JournalStats:
     actor = user if tz is None else user.model_copy(update={"timezone": tz})
     return await journal.stats(actor)
+
+
+@router.post(
+    "/entries/{entry_id}/share",
+    response_model=ShareAccepted,
+    status_code=202,
+    summary="Share an excerpt of an entry",
+    responses={**problem(403, "The caller cannot share with that audience"), **problems(404)},
+)
+async def share_entry(
+    entry_id: EntryId, share: EntryShare, user: CurrentUser, rpc: Rpc
+) -> ShareAccepted:
+    """Only the excerpt (by default the whole body) and, unless `include_title` is false, the
+    title leave the journal. The post appears in the audience's feed shortly after: a
+    `reflection`, or a `lesson` for a mistake, which may be `anonymous`."""
+    # Refuse at once an audience the sharing service would not publish to.
+    check = CheckAudienceRequest(actor=user, audience=share.audience)
+    await rpc.request(RpcSubject.SHARING_CHECK_AUDIENCE, check, AudienceCheck)
+    request = ShareEntryRequest(actor=user, entry_id=entry_id, share=share)
+    return await rpc.request(RpcSubject.JOURNAL_SHARE_ENTRY, request, ShareAccepted)

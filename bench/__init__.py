@@ -1,0 +1,1 @@
+"""Benchmarks of Flowlearn against baselines doing the same work (``python -m bench``)."""

@@ -1,0 +1,178 @@
+"""People as the nudges service knows them: schedule (from profile events), nudge
+preferences, and team memberships (from team events, to find a person's managers)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flowlearn_shared.contracts.nudges import NudgePreferences
+from pymongo import ASCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from flowlearn_nudges.domain.model import Person
+from flowlearn_nudges.domain.schedule import PersonSchedule
+
+Document = dict[str, Any]
+Session = AsyncClientSession | None
+LEAD = "lead"
+
+
+def _schedule_doc(schedule: PersonSchedule) -> Document:
+    quiet = None
+    if schedule.quiet_start is not None and schedule.quiet_end is not None:
+        quiet = [schedule.quiet_start.strftime("%H:%M"), schedule.quiet_end.strftime("%H:%M")]
+    return {
+        "timezone": schedule.timezone,
+        "days": sorted(schedule.working_days),
+        "start": schedule.work_start.strftime("%H:%M"),
+        "end": schedule.work_end.strftime("%H:%M"),
+        "quiet": quiet,
+    }
+
+
+def _schedule(doc: Document | None) -> PersonSchedule:
+    if not doc:
+        return PersonSchedule()
+    quiet = doc.get("quiet")
+    return PersonSchedule.from_profile(
+        doc["timezone"], doc["days"], doc["start"], doc["end"], tuple(quiet) if quiet else None
+    )
+
+
+class PeopleRepository:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.people = db["people"]
+        self.memberships = db["team_memberships"]
+
+    async def ensure_indexes(self) -> None:
+        await self.memberships.create_index(
+            [("user_id", ASCENDING), ("active", ASCENDING)], name="by_person"
+        )
+        await self.memberships.create_index(
+            [("team_id", ASCENDING), ("active", ASCENDING)], name="by_team"
+        )
+
+    async def get(self, user_id: str, session: Session = None) -> Person:
+        doc = await self.people.find_one({"_id": user_id}, session=session)
+        if doc is None:
+            return Person(user_id)
+        since = {k: date.fromisoformat(v) for k, v in (doc.get("rrule_since") or {}).items()}
+        raw = doc.get("preferences")
+        preferences = NudgePreferences.model_validate(raw) if raw else NudgePreferences()
+        return Person(user_id, _schedule(doc.get("schedule")), preferences, since)
+
+    async def known(self, user_id: str, session: Session = None) -> bool:
+        return await self.people.count_documents({"_id": user_id}, limit=1, session=session) > 0
+
+    async def ensure(
+        self, user_id: str, schedule: PersonSchedule, session: Session = None
+    ) -> bool:
+        """Remember a person first seen without a profile. True when they were new."""
+        result = await self.people.update_one(
+            {"_id": user_id},
+            {
+                "$setOnInsert": {
+                    "schedule": _schedule_doc(schedule),
+                    "profile_at": None,
+                    "created_at": datetime.now(UTC),
+                }
+            },
+            upsert=True,
+            session=session,
+        )
+        return result.upserted_id is not None
+
+    async def apply_profile(
+        self, user_id: str, schedule: PersonSchedule, at: datetime, session: AsyncClientSession
+    ) -> bool:
+        """Store the schedule unless a newer profile is already known (events may be
+        replayed out of order). True when it changed."""
+        doc = await self.people.find_one({"_id": user_id}, session=session)
+        seen = doc.get("profile_at") if doc else None
+        if seen is not None and seen >= at:
+            return False
+        await self.people.update_one(
+            {"_id": user_id},
+            {
+                "$set": {"schedule": _schedule_doc(schedule), "profile_at": at},
+                "$setOnInsert": {"created_at": datetime.now(UTC)},
+            },
+            upsert=True,
+            session=session,
+        )
+        return True
+
+    async def save_preferences(
+        self,
+        user_id: str,
+        preferences: NudgePreferences,
+        rrule_since: dict[str, date],
+        session: AsyncClientSession,
+    ) -> None:
+        await self.people.update_one(
+            {"_id": user_id},
+            {
+                "$set": {
+                    "preferences": preferences.model_dump(mode="json"),
+                    "rrule_since": {k: v.isoformat() for k, v in rrule_since.items()},
+                },
+                "$setOnInsert": {
+                    "schedule": _schedule_doc(PersonSchedule()),
+                    "profile_at": None,
+                    "created_at": datetime.now(UTC),
+                },
+            },
+            upsert=True,
+            session=session,
+        )
+
+    async def set_membership(
+        self,
+        team_id: str,
+        user_id: str,
+        role: str,
+        active: bool,
+        at: datetime,
+        session: AsyncClientSession,
+    ) -> bool:
+        key = f"{team_id}\x1f{user_id}"
+        doc = await self.memberships.find_one({"_id": key}, session=session)
+        if doc is not None and doc["at"] >= at:
+            return False  # a newer change is already known
+        await self.memberships.update_one(
+            {"_id": key},
+            {
+                "$set": {
+                    "team_id": team_id,
+                    "user_id": user_id,
+                    "role": role,
+                    "active": active,
+                    "at": at,
+                }
+            },
+            upsert=True,
+            session=session,
+        )
+        return True
+
+    async def teams_of(self, user_id: str, session: Session = None) -> list[str]:
+        cursor = self.memberships.find(
+            {"user_id": user_id, "active": True}, {"team_id": 1}, session=session
+        )
+        return [doc["team_id"] async for doc in cursor]
+
+    async def colleagues(
+        self, user_id: str, *, leads_only: bool, session: Session = None
+    ) -> list[str]:
+        """People sharing a team with ``user_id`` (only its leads with ``leads_only``)."""
+        teams = await self.teams_of(user_id, session)
+        if not teams:
+            return []
+        query: Document = {"team_id": {"$in": teams}, "active": True}
+        if leads_only:
+            query["role"] = LEAD
+        cursor = self.memberships.find(query, {"user_id": 1}, session=session)
+        found = sorted({doc["user_id"] async for doc in cursor} - {user_id})
+        return found
