@@ -230,7 +230,7 @@ async def test_not_found_problem_passes_through(
     assert response.json()["type"] == "https://flowlearn.dev/problems/not-found"
 
 
-async def test_stats_uses_token_zone_unless_tz_given(
+async def test_stats_passes_an_explicit_tz_apart_from_the_token_zone(
     gateway: httpx.AsyncClient, services: FakeServices, auth: Auth
 ) -> None:
     def stats(body: dict[str, Any]) -> dict[str, Any]:
@@ -241,7 +241,8 @@ async def test_stats_uses_token_zone_unless_tz_given(
                 "minutes_this_week": 60,
                 "entries_by_kind": {"learned": 4},
                 "total_entries": 4,
-                "timezone": body["actor"]["timezone"],
+                # The journal prefers an explicit zone, then the profile's, then the token's.
+                "timezone": body["timezone"] or body["actor"]["timezone"],
             }
         )
 

@@ -56,8 +56,8 @@ class JournalClient:
         )
         await self.rpc.command(RpcSubject.JOURNAL_DELETE_ENTRY, request)
 
-    async def stats(self, actor: Actor) -> JournalStats:
-        request = StatsRequest(actor=actor)
+    async def stats(self, actor: Actor, timezone: str | None = None) -> JournalStats:
+        request = StatsRequest(actor=actor, timezone=timezone)
         return await self.rpc.request(RpcSubject.JOURNAL_STATS, request, JournalStats)
 
     async def prompts(self, actor: Actor) -> PromptList:

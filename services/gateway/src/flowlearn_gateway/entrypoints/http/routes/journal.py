@@ -202,11 +202,13 @@ async def stats(
     journal: Journal,
     tz: Annotated[
         TimeZoneName | None,
-        Query(max_length=64, description="IANA zone for streaks; defaults to the token's."),
+        Query(
+            max_length=64,
+            description="IANA zone for streaks; defaults to the zone in your profile.",
+        ),
     ] = None,
 ) -> JournalStats:
-    actor = user if tz is None else user.model_copy(update={"timezone": tz})
-    return await journal.stats(actor)
+    return await journal.stats(user, tz)
 
 
 @router.post(
