@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import nats.errors
 from flowlearn_shared.events import Event, parse_event
 from flowlearn_shared.subjects import EVENTS_STREAM
 from flowlearn_sharing.bootstrap import Sharing, bootstrap
@@ -80,6 +79,8 @@ async def sharing_replicas(
         for replica in replicas:
             await replica.start()
             started.append(replica)
+            # The server knows every subscription before the test sends its first request.
+            await replica.broker.connection.flush()
         yield replicas
     finally:
         for replica in started:
@@ -97,7 +98,7 @@ async def stream_events(
         while True:
             try:
                 batch = await sub.fetch(200, timeout=0.5)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats raises its subclass or the plain one
                 break
             for msg in batch:
                 event = parse_event(msg.data)
@@ -110,9 +111,9 @@ async def stream_events(
 
 
 async def wait_for_events(
-    nc: Client, subject: str, match: Callable[[Any], bool], count: int, timeout: float = 15
+    nc: Client, subject: str, match: Callable[[Any], bool], count: int, within: float = 15
 ) -> list[Event]:
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         found = await stream_events(nc, subject, match)
         if len(found) >= count:

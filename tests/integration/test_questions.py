@@ -240,6 +240,20 @@ async def test_votes_one_per_person_never_on_your_own(
     assert (await vote(nc, carol, "answer", "nope", 1))["problem"]["status"] == 404
 
 
+async def test_concurrent_votes_count_once_per_person(
+    sharing: Sharing, nc: Client, unique: str
+) -> None:
+    asker, bob = f"asker-{unique}", f"bob-{unique}"
+    qid = (await ask(nc, asker, "Race?", []))["id"]
+    same_person = await asyncio.gather(*(vote(nc, bob, "question", qid, 1) for _ in range(5)))
+    assert all(r["problem"] is None for r in same_person), same_person
+    others = await asyncio.gather(
+        *(vote(nc, f"v{i}-{unique}", "question", qid, 1) for i in range(5))
+    )
+    assert all(r["problem"] is None for r in others), others
+    assert (await get(nc, asker, qid))["result"]["score"] == 6
+
+
 async def test_experts_ranked_by_accepted_answers_and_posts(
     sharing: Sharing, nc: Client, unique: str
 ) -> None:

@@ -75,7 +75,8 @@ def test_snippet_shows_the_words_in_context_on_one_line() -> None:
     text = "intro " * 50 + "the Canary\nrelease " + "tail " * 50
     part = snippet(text, ["canary"])
     assert "Canary release" in part
-    assert part.startswith("…") and part.endswith("…")
+    assert part.startswith("…")
+    assert part.endswith("…")
     assert "\n" not in part
     assert snippet("short text", ["absent"]) == "short text"
     assert title_of({"title": None, "body": "word " * 40}, "body").endswith("…")

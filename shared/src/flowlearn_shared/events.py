@@ -92,6 +92,7 @@ class PostFacts(EventData):
     tags: list[str] = Field(default_factory=list)
     source_entry_id: str | None = None
     review_by: date | None = None
+    nudge_id: str | None = Field(default=None, description="The nudge the post answers")
 
 
 class PostDeletedData(EventData):
@@ -176,6 +177,19 @@ class AnswerAcceptedData(EventData):
     asker_id: str
     answerer_id: str
     tags: list[str] = Field(default_factory=list)
+
+
+class NudgeDeliveredData(EventData):
+    """A nudge reached its person's in-app inbox; ``channels`` are where else it goes."""
+
+    nudge_id: str
+    user_id: str
+    nudge_type: str
+    message: str
+    channels: list[str] = Field(default_factory=list)
+    delivered_at: datetime
+    redelivery: bool = Field(default=False, description="Delivered again after a snooze")
+    context: dict[str, str] = Field(default_factory=dict)
 
 
 class _Envelope(BaseModel):
@@ -277,6 +291,11 @@ class AnswerAccepted(_Envelope):
     data: AnswerAcceptedData
 
 
+class NudgeDelivered(_Envelope):
+    type: Literal[EventSubject.NUDGE_DELIVERED] = EventSubject.NUDGE_DELIVERED
+    data: NudgeDeliveredData
+
+
 Event = Annotated[
     JournalEntryCreated
     | JournalEntryUpdated
@@ -294,7 +313,8 @@ Event = Annotated[
     | GatheringEnded
     | ExperimentStageChanged
     | QuestionAsked
-    | AnswerAccepted,
+    | AnswerAccepted
+    | NudgeDelivered,
     Field(discriminator="type"),
 ]
 _event_adapter: TypeAdapter[Event] = TypeAdapter(Event)

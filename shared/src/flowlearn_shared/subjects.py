@@ -35,6 +35,7 @@ class EventSubject(StrEnum):
     EXPERIMENT_STAGE_CHANGED = "flow.sharing.experiment.stage_changed.v1"
     QUESTION_ASKED = "flow.sharing.question.asked.v1"
     ANSWER_ACCEPTED = "flow.sharing.answer.accepted.v1"
+    NUDGE_DELIVERED = "flow.nudges.nudge.delivered.v1"
 
 
 class RpcSubject(StrEnum):
@@ -99,6 +100,17 @@ class RpcSubject(StrEnum):
     SHARING_VOTE_QUESTION = "flowrpc.sharing.question.vote"
     SHARING_VOTE_ANSWER = "flowrpc.sharing.answer.vote"
     SHARING_SEARCH = "flowrpc.sharing.search"
+
+    NUDGES_GET_PREFERENCES = "flowrpc.nudges.preferences.get"
+    NUDGES_UPDATE_PREFERENCES = "flowrpc.nudges.preferences.update"
+    NUDGES_INBOX = "flowrpc.nudges.inbox"
+    NUDGES_ACK = "flowrpc.nudges.nudge.ack"
+
+
+# Whole families of events, for consumers that react to several of them.
+JOURNAL_ENTRY_EVENTS = "flow.journal.entry.*.v1"
+PEOPLE_EVENTS = "flow.people.>"
+SHARING_EVENTS = "flow.sharing.>"
 
 
 def health_subject(service: str) -> str:

@@ -23,6 +23,7 @@ Document = dict[str, Any]
 Session = AsyncClientSession | None
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 _PENDING = [str(s) for s in PENDING]
+_CLAIM_ROUNDS = 3  # after losing a race to another replica, look for other due nudges
 # Fields a save writes; the rest (ids, trigger, creation) never change.
 _MUTABLE = (
     "status",
@@ -142,6 +143,10 @@ class NudgeRepository:
         doc = await self.nudges.find_one({"_id": nudge_id}, session=session)
         return None if doc is None else from_document(doc)
 
+    async def get_many(self, ids: list[str] | set[str]) -> list[Nudge]:
+        cursor = self.nudges.find({"_id": {"$in": list(ids)}})
+        return [from_document(doc) async for doc in cursor]
+
     async def get_for(self, user_id: str, nudge_id: str, session: Session = None) -> Nudge | None:
         doc = await self.nudges.find_one({"_id": nudge_id, "user_id": user_id}, session=session)
         return None if doc is None else from_document(doc)
@@ -206,15 +211,25 @@ class NudgeRepository:
             "lease_until": {"$lt": now},
             "status": {"$in": _PENDING},
         }
-        candidates = self.nudges.find(due, {"_id": 1}).sort("due_at", ASCENDING).limit(limit)
-        ids = [doc["_id"] async for doc in candidates]
-        if not ids:
-            return "", []
         token = f"{owner}:{uuid4().hex}"
-        await self.nudges.update_many(
-            {"_id": {"$in": ids}, **due},
-            {"$set": {"lease_until": now + lease, "lease_owner": token}},
-        )
+        ids: list[str] = []
+        taken = 0
+        for _ in range(_CLAIM_ROUNDS):
+            candidates = self.nudges.find(due, {"_id": 1}).sort("due_at", ASCENDING)
+            round_ids = [doc["_id"] async for doc in candidates.limit(limit - taken)]
+            if not round_ids:
+                break
+            result = await self.nudges.update_many(
+                {"_id": {"$in": round_ids}, **due},
+                {"$set": {"lease_until": now + lease, "lease_owner": token}},
+            )
+            ids += round_ids
+            taken += result.modified_count
+            if result.modified_count == len(round_ids) or taken >= limit:
+                break
+            # Another replica took some of these first: look again at what is left.
+        if not taken:
+            return "", []
         cursor = self.nudges.find({"_id": {"$in": ids}, "lease_owner": token})
         claimed = [from_document(doc) async for doc in cursor]
         claimed.sort(key=lambda n: (n.due_at or now, n.id))

@@ -66,9 +66,7 @@ class PeopleRepository:
     async def known(self, user_id: str, session: Session = None) -> bool:
         return await self.people.count_documents({"_id": user_id}, limit=1, session=session) > 0
 
-    async def ensure(
-        self, user_id: str, schedule: PersonSchedule, session: Session = None
-    ) -> bool:
+    async def ensure(self, user_id: str, schedule: PersonSchedule, session: Session = None) -> bool:
         """Remember a person first seen without a profile. True when they were new."""
         result = await self.people.update_one(
             {"_id": user_id},

@@ -83,5 +83,7 @@ class RuleRepository:
                 rules.append(rule_from(doc))
             except (InvalidRule, ValueError, KeyError) as exc:
                 # One broken rule must not stop the others (or the consumer).
-                log.error("skipping an invalid rule", extra={"rule_id": doc.get("_id"), "error": str(exc)})
+                log.error(
+                    "skipping an invalid rule", extra={"rule_id": doc.get("_id"), "error": str(exc)}
+                )
         return rules

@@ -1,0 +1,284 @@
+"""The delivery loop over real NATS and SecantusDB, with a controlled clock: local timing,
+leases shared by replicas, no double delivery, no loss when a replica dies, daily caps."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+from zoneinfo import ZoneInfo
+
+import nats
+import pytest
+from flowlearn_nudges.bootstrap import Nudges, bootstrap
+from flowlearn_nudges.domain.catalogue import Origin
+from flowlearn_nudges.domain.nudge import Nudge, NudgeSpec, new_nudge
+from flowlearn_nudges.domain.schedule import PersonSchedule
+from flowlearn_nudges.settings import NudgesSettings
+from flowlearn_shared.contracts.nudges import NudgePreferences, NudgeStatus, NudgeType
+from flowlearn_shared.events import (
+    JournalEntryCreated,
+    JournalEntryFacts,
+    ProfileFacts,
+    ProfileUpdated,
+    WorkingHoursData,
+    serialize_event,
+)
+from flowlearn_shared.subjects import EVENTS_STREAM, EventSubject
+from nats.aio.client import Client
+
+pytestmark = pytest.mark.integration
+
+BERLIN = ZoneInfo("Europe/Berlin")
+WEDNESDAY_10_UTC = datetime(2026, 6, 10, 10, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+MakeNudges = Callable[..., Nudges]
+
+
+@pytest.fixture
+async def make_nudges(
+    nats_url: str, mongodb_uri: str, unique: str
+) -> AsyncIterator[MakeNudges]:
+    """Replicas of the nudges service on one database; the scheduler is driven by hand."""
+    started: list[Nudges] = []
+
+    def make(clock: FakeClock, **overrides: Any) -> Nudges:
+        settings = NudgesSettings(
+            nats_url=nats_url,
+            mongodb_uri=mongodb_uri,
+            database=f"nudges_{unique}",
+            journal_consumer=f"nudges-journal-{unique}",
+            people_consumer=f"nudges-people-{unique}",
+            sharing_consumer=f"nudges-sharing-{unique}",
+            env="test",
+            retry_backoff_seconds=[0.1],
+            outbox_poll_seconds=0.2,
+            scheduler_enabled=False,
+            **overrides,
+        )
+        service = bootstrap(settings, clock=clock)
+        started.append(service)
+        return service
+
+    yield make
+    for service in started:
+        await service.stop()
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> AsyncIterator[Client]:
+    client = await nats.connect(nats_url)
+    yield client
+    await client.drain()
+
+
+async def eventually(check: Callable[[], Any], within: float = 20.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+async def add_due(service: Nudges, user: str, due: datetime, **fields: Any) -> Nudge:
+    spec = NudgeSpec(
+        id=str(uuid4()),
+        user_id=user,
+        type=fields.pop("type", NudgeType.EVENT_FOLLOWUP),
+        wanted_at=due,
+        origin=Origin.RULE,
+    )
+    nudge = new_nudge(spec, due, PersonSchedule(), NudgePreferences())
+    assert nudge is not None
+    await service.nudges.add(nudge)
+    return nudge
+
+
+async def deliveries_in_outbox(service: Nudges, ids: set[str]) -> Counter[str]:
+    found: Counter[str] = Counter()
+    cursor = service.outbox.collection.find({"subject": str(EventSubject.NUDGE_DELIVERED)})
+    async for record in cursor:
+        nudge_id = json.loads(record["payload"])["data"]["nudge_id"]
+        if nudge_id in ids:
+            found[nudge_id] += 1
+    return found
+
+
+async def drain(service: Nudges) -> list[str]:
+    delivered: list[str] = []
+    while (report := await service.scheduler.tick()).claimed:
+        delivered += report.delivered
+    return delivered
+
+
+async def test_work_event_in_nudge_out_at_the_right_local_time(
+    make_nudges: MakeNudges, nc: Client, unique: str
+) -> None:
+    # Thursday 11 June 2026, 18:00 in Berlin: after work.
+    clock = FakeClock(datetime(2026, 6, 11, 18, 0, tzinfo=BERLIN).astimezone(UTC))
+    service = make_nudges(clock)
+    await service.start()
+    ana = f"ana-{unique}"
+    js = nc.jetstream()
+    profile = ProfileUpdated(
+        source="tests",
+        subject=ana,
+        time=clock.now - timedelta(days=1),
+        data=ProfileFacts(
+            user_id=ana,
+            display_name="Ana",
+            timezone="Europe/Berlin",
+            working_hours=WorkingHoursData(days=[1, 2, 3, 4, 5], start="09:00", end="17:00"),
+        ),
+    )
+    await js.publish(profile.type, serialize_event(profile), stream=EVENTS_STREAM)
+    mistake = JournalEntryCreated(
+        source="tests",
+        subject=ana,
+        time=clock.now,
+        data=JournalEntryFacts(
+            entry_id=f"e-{unique}",
+            owner_id=ana,
+            kind="mistake",
+            occurred_on=clock.now.date(),
+        ),
+    )
+    delivered_events = await nc.subscribe(str(EventSubject.NUDGE_DELIVERED))
+    await js.publish(mistake.type, serialize_event(mistake), stream=EVENTS_STREAM)
+
+    async def mistake_nudge() -> Nudge | None:
+        pending = await service.nudges.pending_of(ana)
+        return next((n for n in pending if n.type == NudgeType.MISTAKE_MOMENT), None)
+
+    nudge = await eventually(mistake_nudge)
+    # A day later is Friday 18:00, after work: it waits for Monday 09:00 in Berlin.
+    monday_9 = datetime(2026, 6, 15, 9, 0, tzinfo=BERLIN)
+    assert nudge.due_at == monday_9
+    assert nudge.message.startswith("Yesterday you noted a mistake")
+    assert nudge.context == {"entry_id": f"e-{unique}"}
+
+    clock.now = monday_9 - timedelta(minutes=1)
+    await drain(service)
+    assert (await service.nudges.get(nudge.id)).status == NudgeStatus.SCHEDULED  # type: ignore[union-attr]
+
+    clock.now = monday_9
+    assert nudge.id in await drain(service)
+    stored = await service.nudges.get(nudge.id)
+    assert stored is not None
+    assert stored.status == NudgeStatus.DELIVERED
+    assert stored.delivered_at == monday_9
+    assert stored.deliveries["in_app"]["status"] == "delivered"
+
+    async def announced() -> dict[str, Any] | None:
+        while True:
+            msg = await delivered_events.next_msg(timeout=10)
+            event = json.loads(msg.data)
+            if event["data"]["nudge_id"] == nudge.id:
+                return event
+
+    event = await announced()
+    assert event["subject"] == ana
+    assert event["data"]["nudge_type"] == "mistake_moment"
+    assert event["data"]["redelivery"] is False
+    # A second pass delivers nothing twice.
+    assert nudge.id not in await drain(service)
+    assert await deliveries_in_outbox(service, {nudge.id}) == Counter({nudge.id: 1})
+    await delivered_events.unsubscribe()
+
+
+async def test_two_replicas_deliver_each_nudge_once_and_retake_a_dead_replicas_leases(
+    make_nudges: MakeNudges, unique: str
+) -> None:
+    clock = FakeClock(WEDNESDAY_10_UTC)
+    settings = {"scheduler_batch_size": 20, "scheduler_lease_seconds": 60}
+    first, second, doomed = (make_nudges(clock, **settings) for _ in range(3))
+    await first.nudges.ensure_indexes()
+    due = clock.now - timedelta(minutes=1)
+    nudges = [await add_due(first, f"u{i}-{unique}", due) for i in range(200)]
+    ids = {n.id for n in nudges}
+
+    # The doomed replica claims a batch, delivers five and dies with the rest leased.
+    settled = 0
+    original = doomed.scheduler.settle
+    hang = asyncio.Event()
+
+    async def settle_then_die(nudge: Nudge, token: str) -> str:
+        nonlocal settled
+        settled += 1
+        if settled > 5:
+            await hang.wait()  # killed here, mid-delivery
+        return await original(nudge, token)
+
+    doomed.scheduler.settle = settle_then_die  # type: ignore[method-assign]
+    doomed.scheduler.concurrency = 1
+    dying = asyncio.create_task(doomed.scheduler.tick())
+    await eventually(lambda: settled >= 6)
+    dying.cancel()
+    await doomed.stop()
+
+    delivered = await asyncio.gather(drain(first), drain(second))
+    stuck = [n for n in await first.nudges.get_many(ids) if n.status == NudgeStatus.SCHEDULED]
+    assert len(stuck) == 15  # leased by the dead replica: nobody touches them yet
+    assert len(delivered[0]) + len(delivered[1]) == 180
+    assert delivered[0] and delivered[1]  # both replicas took a share
+
+    clock.advance(seconds=61)  # the dead replica's leases run out
+    retaken = await asyncio.gather(drain(first), drain(second))
+    assert sorted(retaken[0] + retaken[1]) == sorted(n.id for n in stuck)
+
+    counts = await deliveries_in_outbox(first, ids)
+    assert len(counts) == 200
+    assert set(counts.values()) == {1}
+    statuses = Counter(n.status for n in await first.nudges.get_many(ids))
+    assert statuses == Counter({NudgeStatus.DELIVERED: 200})
+
+
+async def test_daily_cap_defers_to_the_next_day_even_with_concurrent_replicas(
+    make_nudges: MakeNudges, unique: str
+) -> None:
+    clock = FakeClock(WEDNESDAY_10_UTC)
+    first = make_nudges(clock, scheduler_batch_size=3)
+    second = make_nudges(clock, scheduler_batch_size=3)
+    await first.nudges.ensure_indexes()
+    ana = f"ana-{unique}"
+    due = clock.now - timedelta(minutes=5)
+    nudges = [await add_due(first, ana, due) for _ in range(5)]
+    nudges.append(await add_due(first, ana, due, type=NudgeType.LEARNING_HABIT))
+    ids = {n.id for n in nudges}
+
+    delivered = await asyncio.gather(drain(first), drain(second))
+    assert len(delivered[0]) + len(delivered[1]) == 3
+    assert await first.nudges.delivered_on(ana, clock.now.date()) == 3
+    after = {n.id: n for n in await first.nudges.get_many(ids)}
+    waiting = [n for n in after.values() if n.status == NudgeStatus.SCHEDULED]
+    dropped = [n for n in after.values() if n.status == NudgeStatus.EXPIRED]
+    # Follow-ups wait for Thursday morning; a learning-habit reminder would be stale
+    # by then (unless it went out today).
+    thursday_9 = datetime(2026, 6, 11, 9, 0, tzinfo=UTC)
+    assert all(n.due_at == thursday_9 for n in waiting)
+    assert all(n.type == NudgeType.LEARNING_HABIT for n in dropped)
+    assert len(waiting) + len(dropped) == 3
+
+    clock.now = thursday_9
+    assert sorted(await drain(first)) == sorted(n.id for n in waiting)
