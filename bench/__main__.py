@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             outcomes.append(outcome)
         except Exception as exc:  # report it, still record what the others measured
             console.print(f"[red]{name} benchmark failed:[/] {exc!r}")
+            console.print_exception(max_frames=8)
             failed = True
     console.rule("[bold]results")
     report.show(console, machine, outcomes)

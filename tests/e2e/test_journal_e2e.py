@@ -147,8 +147,33 @@ def test_503_when_the_journal_is_down_then_recovers(api: httpx.Client, stack: St
 
 
 def test_journal_events_reach_the_nudges_service(api: httpx.Client, stack: Stack) -> None:
-    """A journal entry written for a nudge is recorded by the nudges service as acted."""
+    """A journal entry written for a delivered nudge marks that nudge acted in the inbox."""
+    from datetime import UTC, datetime
+
+    from flowlearn_nudges.adapters.nudge_repository import NEVER, to_document
+    from flowlearn_nudges.domain.catalogue import Origin
+    from flowlearn_nudges.domain.nudge import NudgeSpec, deliver, new_nudge
+    from flowlearn_nudges.domain.schedule import PersonSchedule
+    from flowlearn_shared.contracts.nudges import Channel, NudgePreferences, NudgeType
     from pymongo import MongoClient
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    spec = NudgeSpec(
+        id="nudge-e2e-1",
+        user_id="e2e-dana",
+        type=NudgeType.REFLECT,
+        wanted_at=now,
+        origin=Origin.RULE,
+    )
+    scheduled = new_nudge(spec, now, PersonSchedule(), NudgePreferences())
+    assert scheduled is not None
+    nudge = deliver(scheduled, now, [Channel.IN_APP], now.date().isoformat())
+    with MongoClient(stack.mongodb_uri, tz_aware=True) as client:
+        client["flowlearn_nudges"]["nudges"].insert_one(
+            to_document(nudge) | {"lease_until": NEVER, "lease_owner": None, "listed_at": now}
+        )
+    inbox = api.get("/v1/nudges/inbox", headers=auth("e2e-dana")).json()
+    assert [(n["id"], n["status"]) for n in inbox["items"]] == [("nudge-e2e-1", "delivered")]
 
     response = api.post(
         "/v1/journal/entries",
@@ -156,10 +181,16 @@ def test_journal_events_reach_the_nudges_service(api: httpx.Client, stack: Stack
         json={"kind": "reflection", "body": "Answered the nudge", "nudge_id": "nudge-e2e-1"},
     )
     assert response.status_code == 201
-    with MongoClient(stack.mongodb_uri) as client:
-        responses = client["flowlearn_nudges"]["nudge_responses"]
-        deadline = time.monotonic() + 20
-        while responses.find_one({"nudge_id": "nudge-e2e-1"}) is None:
-            assert time.monotonic() < deadline, "the nudges service never saw the entry"
-            time.sleep(0.2)
-        assert responses.find_one({"nudge_id": "nudge-e2e-1"})["user_id"] == "e2e-dana"
+    deadline = time.monotonic() + 20
+    while True:
+        inbox = api.get("/v1/nudges/inbox", headers=auth("e2e-dana")).json()
+        if inbox["items"][0]["status"] == "acted":
+            break
+        assert time.monotonic() < deadline, "the nudges service never saw the entry"
+        time.sleep(0.2)
+    # Nobody else sees it, or can answer it.
+    assert api.get("/v1/nudges/inbox", headers=auth("e2e-erin")).json()["items"] == []
+    other = api.post(
+        "/v1/nudges/nudge-e2e-1/ack", headers=auth("e2e-erin"), json={"action": "dismissed"}
+    )
+    assert other.status_code == 404

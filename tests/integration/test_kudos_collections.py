@@ -42,7 +42,8 @@ async def test_kudos_visibility(nats_url: str, mongodb_uri: str, nc: Client, uni
     lead, giver, ana, mate, outsider, admin = (
         f"{n}-{unique}" for n in ("lead", "giver", "ana", "mate", "out", "admin")
     )
-    async with sharing_replicas(nats_url, mongodb_uri, unique, FakeClock()):
+    clock = FakeClock()
+    async with sharing_replicas(nats_url, mongodb_uri, unique, clock):
         await make_team(nc, lead, ana, mate)
 
         async def give(visibility: str, message: str) -> dict[str, Any]:
@@ -59,6 +60,7 @@ async def test_kudos_visibility(nats_url: str, mongodb_uri: str, nc: Client, uni
             return result
 
         private = await give("private", "Thanks for the patient review")
+        clock.advance(minutes=1)
         team = await give("team", "Great incident write-up")
         assert private["strengths"] == ["mentoring", "clear writing"]
         assert private["recipient"]["user_id"] == ana

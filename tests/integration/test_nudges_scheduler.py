@@ -52,9 +52,7 @@ MakeNudges = Callable[..., Nudges]
 
 
 @pytest.fixture
-async def make_nudges(
-    nats_url: str, mongodb_uri: str, unique: str
-) -> AsyncIterator[MakeNudges]:
+async def make_nudges(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIterator[MakeNudges]:
     """Replicas of the nudges service on one database; the scheduler is driven by hand."""
     started: list[Nudges] = []
 
@@ -241,7 +239,8 @@ async def test_two_replicas_deliver_each_nudge_once_and_retake_a_dead_replicas_l
     stuck = [n for n in await first.nudges.get_many(ids) if n.status == NudgeStatus.SCHEDULED]
     assert len(stuck) == 15  # leased by the dead replica: nobody touches them yet
     assert len(delivered[0]) + len(delivered[1]) == 180
-    assert delivered[0] and delivered[1]  # both replicas took a share
+    assert delivered[0], "both replicas take a share"
+    assert delivered[1], "both replicas take a share"
 
     clock.advance(seconds=61)  # the dead replica's leases run out
     retaken = await asyncio.gather(drain(first), drain(second))
@@ -282,3 +281,49 @@ async def test_daily_cap_defers_to_the_next_day_even_with_concurrent_replicas(
 
     clock.now = thursday_9
     assert sorted(await drain(first)) == sorted(n.id for n in waiting)
+
+
+async def test_claim_boundaries_on_the_ascending_due_index(
+    make_nudges: MakeNudges, unique: str
+) -> None:
+    """Due exactly now is due; a lease ending exactly now still holds (strict bounds)."""
+    clock = FakeClock(WEDNESDAY_10_UTC)
+    service = make_nudges(clock)
+    await service.nudges.ensure_indexes()
+    now = clock.now
+    exactly = await add_due(service, f"a-{unique}", now)
+    later = await add_due(service, f"b-{unique}", now + timedelta(milliseconds=1))
+    token, claimed = await service.nudges.claim(now, timedelta(seconds=30), "one", 500)
+    assert exactly.id in {n.id for n in claimed}
+    assert later.id not in {n.id for n in claimed}
+    # Claimed until now + 30 s: at that very instant the lease holds, a moment later not.
+    _, again = await service.nudges.claim(
+        now + timedelta(seconds=30), timedelta(seconds=30), "two", 500
+    )
+    assert exactly.id not in {n.id for n in again}
+    _, retaken = await service.nudges.claim(
+        now + timedelta(seconds=30, milliseconds=1), timedelta(seconds=30), "three", 500
+    )
+    assert exactly.id in {n.id for n in retaken}
+    assert token not in {"", None}
+
+
+async def test_a_slow_replica_whose_lease_ran_out_delivers_nothing(
+    make_nudges: MakeNudges, unique: str
+) -> None:
+    clock = FakeClock(WEDNESDAY_10_UTC)
+    slow, fast = make_nudges(clock), make_nudges(clock)
+    await slow.nudges.ensure_indexes()
+    ana = f"ana-{unique}"
+    nudge = await add_due(slow, ana, clock.now)
+    token, claimed = await slow.nudges.claim(clock.now, timedelta(seconds=60), "slow", 10)
+    assert [n.id for n in claimed] == [nudge.id]
+    clock.advance(seconds=61)
+    fast_token, retaken = await fast.nudges.claim(clock.now, timedelta(seconds=60), "fast", 10)
+    assert [n.id for n in retaken] == [nudge.id]
+    # The slow replica wakes up and settles what it claimed a while ago: no effect at all.
+    assert await slow.scheduler.settle(claimed[0], token) == "lost"
+    assert await slow.nudges.delivered_on(ana, clock.now.date()) == 0
+    assert await fast.scheduler.settle(retaken[0], fast_token) == "delivered"
+    assert await deliveries_in_outbox(slow, {nudge.id}) == Counter({nudge.id: 1})
+    assert await slow.nudges.delivered_on(ana, clock.now.date()) == 1

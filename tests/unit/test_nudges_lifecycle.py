@@ -50,7 +50,9 @@ def at(*args: int) -> datetime:
     return datetime(*args, tzinfo=BERLIN).astimezone(UTC)  # type: ignore[misc]
 
 
-def spec(nudge_type: NudgeType = NudgeType.EVENT_FOLLOWUP, wanted: datetime | None = None) -> NudgeSpec:
+def spec(
+    nudge_type: NudgeType = NudgeType.EVENT_FOLLOWUP, wanted: datetime | None = None
+) -> NudgeSpec:
     return NudgeSpec(
         id="n1",
         user_id="ana",
@@ -131,9 +133,7 @@ def test_over_the_cap_waits_for_the_next_day_or_is_dropped_when_it_expires() -> 
 
 
 def test_delivery_marks_in_app_delivered_and_other_channels_pending() -> None:
-    nudge = deliver(
-        scheduled(), at(2026, 6, 10, 10), [Channel.IN_APP, Channel.SLACK], "2026-06-10"
-    )
+    nudge = deliver(scheduled(), at(2026, 6, 10, 10), [Channel.IN_APP, Channel.SLACK], "2026-06-10")
     assert nudge.status == NudgeStatus.DELIVERED
     assert nudge.due_at is None
     assert nudge.delivered_at == at(2026, 6, 10, 10)

@@ -69,7 +69,9 @@ def test_an_occurrence_in_the_spring_forward_gap_comes_at_its_end() -> None:
 
 def test_an_occurrence_in_the_repeated_hour_comes_once() -> None:
     rule = chosen("FREQ=DAILY;BYHOUR=2;BYMINUTE=30")
-    first = next_occurrence(rule, NudgeType.LEARNING_HABIT, berlin(), at(BERLIN, 2026, 10, 24, 12, 0))
+    first = next_occurrence(
+        rule, NudgeType.LEARNING_HABIT, berlin(), at(BERLIN, 2026, 10, 24, 12, 0)
+    )
     assert first == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # the first 02:30 (CEST)
     second = next_occurrence(rule, NudgeType.LEARNING_HABIT, berlin(), first)  # type: ignore[arg-type]
     assert second == datetime(2026, 10, 26, 1, 30, tzinfo=UTC)  # next day, 02:30 CET

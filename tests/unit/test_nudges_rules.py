@@ -61,9 +61,7 @@ def test_where_conditions() -> None:
     assert rule.matches({"tags": ["ops", "k8s"], "audience": "org"})
     assert not rule.matches({"tags": ["k8s"], "audience": "org"})
     assert not rule.matches({"tags": ["ops"], "audience": "community:c1"})
-    nested = Rule(
-        id="n", on="x", nudge=NudgeType.REFLECT, to=Target.AUTHOR, where={"a.b": 1}
-    )
+    nested = Rule(id="n", on="x", nudge=NudgeType.REFLECT, to=Target.AUTHOR, where={"a.b": 1})
     assert nested.matches({"a": {"b": 1}})
     assert not nested.matches({"a": 1})
     assert not replace(rule, enabled=False).matches({"tags": ["ops"], "audience": "org"})
@@ -98,3 +96,15 @@ def test_journal_events_may_only_nudge_their_author() -> None:
 def test_team_targets_leave_out_the_author() -> None:
     manager = Rule(id="m", on="x", nudge=NudgeType.SPOT_STRENGTH, to=Target.MANAGER)
     assert finalise_recipients(manager, ["lee", "ana", "lee"], "ana") == ["lee"]
+
+
+def test_an_anonymous_post_never_nudges_the_authors_team() -> None:
+    post = {"post_id": "p1", "author_id": "ana", "anonymous": True, "kind": "lesson"}
+    for target in (Target.MANAGER, Target.TEAM):
+        rule = Rule(id="t", on="flow.sharing.post.created.v1", nudge=NudgeType.CUSTOM, to=target)
+        assert not rule.matches(post)
+        assert rule.matches(post | {"anonymous": False})
+    author = Rule(
+        id="a", on="flow.sharing.post.created.v1", nudge=NudgeType.REFLECT, to=Target.AUTHOR
+    )
+    assert author.matches(post)

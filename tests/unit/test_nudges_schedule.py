@@ -68,7 +68,9 @@ def test_quiet_hours_inside_the_working_day_are_skipped() -> None:
 
 
 def test_quiet_hours_spanning_midnight() -> None:
-    nights = schedule(days=(1, 2, 3, 4, 5, 6, 7), start="06:00", end="23:00", quiet=("22:00", "07:30"))
+    nights = schedule(
+        days=(1, 2, 3, 4, 5, 6, 7), start="06:00", end="23:00", quiet=("22:00", "07:30")
+    )
     assert nights.is_quiet(datetime(2026, 6, 10, 23, 30))
     assert nights.is_quiet(datetime(2026, 6, 10, 2, 0))
     assert not nights.is_quiet(datetime(2026, 6, 10, 7, 30))
@@ -153,9 +155,7 @@ def test_start_of_next_day_and_digest_moments() -> None:
         BERLIN, 2026, 6, 11, 0, 0
     )
     friday_evening = local(BERLIN, 2026, 6, 12, 16, 45)
-    assert next_digest_moment(friday_evening, s, time(16, 30)) == local(
-        BERLIN, 2026, 6, 15, 16, 30
-    )
+    assert next_digest_moment(friday_evening, s, time(16, 30)) == local(BERLIN, 2026, 6, 15, 16, 30)
     assert next_digest_moment(local(BERLIN, 2026, 6, 12, 10, 0), s, time(16, 30)) == local(
         BERLIN, 2026, 6, 12, 16, 30
     )

@@ -121,6 +121,10 @@ class CollectionPublic(BaseModel):
     updated_at: datetime
 
 
+class ItemAdded(CollectionPublic):
+    added_item_id: str = Field(description="The id of the item just added")
+
+
 class CollectionSummary(BaseModel):
     id: str
     title: str

@@ -143,6 +143,10 @@ class NudgeRepository:
         doc = await self.nudges.find_one({"_id": nudge_id}, session=session)
         return None if doc is None else from_document(doc)
 
+    async def get_leased(self, nudge_id: str, token: str, session: Session = None) -> Nudge | None:
+        doc = await self.nudges.find_one({"_id": nudge_id, "lease_owner": token}, session=session)
+        return None if doc is None else from_document(doc)
+
     async def get_many(self, ids: list[str] | set[str]) -> list[Nudge]:
         cursor = self.nudges.find({"_id": {"$in": list(ids)}})
         return [from_document(doc) async for doc in cursor]

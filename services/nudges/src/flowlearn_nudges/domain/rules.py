@@ -106,7 +106,11 @@ class Rule:
             raise InvalidRule("limit must be at least 1")
 
     def matches(self, data: Mapping[str, Any]) -> bool:
-        return self.enabled and all(
+        if not self.enabled:
+            return False
+        if data.get("anonymous") is True and self.to in TEAM_TARGETS:
+            return False  # nudging the author's team would tell them who wrote it
+        return all(
             _condition_holds(lookup(data, path), expected) for path, expected in self.where.items()
         )
 

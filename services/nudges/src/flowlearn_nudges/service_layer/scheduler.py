@@ -43,6 +43,10 @@ Clock = Callable[[], datetime]
 SOURCE = "flowlearn/nudges"
 
 
+class _LeaseLost(Exception):
+    pass
+
+
 @dataclass
 class TickReport:
     claimed: int = 0
@@ -116,7 +120,8 @@ class Scheduler:
         async def work(session: AsyncClientSession) -> None:
             nonlocal outcome
             outcome = "lost"
-            nudge = await self.nudges.get(claimed.id, session)
+            # Still ours? Another replica may have retaken it after our lease ended.
+            nudge = await self.nudges.get_leased(claimed.id, token, session)
             if nudge is None or not nudge.pending:
                 return
             person = await self.people.get(nudge.user_id, session)
@@ -141,7 +146,7 @@ class Scheduler:
                 changed = deliver(nudge, now, preferences.channels, day)
                 result = "delivered"
             if not await self.nudges.save(changed, session, lease_token=token):
-                return  # the lease expired and another replica took the nudge
+                raise _LeaseLost  # undo the day's count taken above
             if result == "delivered":
                 await self.outbox.add(_delivered_event(changed, nudge), session)
             if result != "deferred" and nudge.origin == Origin.RECURRING:
@@ -150,7 +155,10 @@ class Scheduler:
                 )
             outcome = result
 
-        await self.uow.run(work)
+        try:
+            await self.uow.run(work)
+        except _LeaseLost:
+            return "lost"
         return outcome
 
     async def run(self) -> None:

@@ -17,6 +17,7 @@ from flowlearn_shared.contracts.curation import (
     CreateCollectionRequest,
     EnrollmentPublic,
     EnrollRequest,
+    ItemAdded,
     ItemCreate,
     ItemPublic,
     ListCollectionsRequest,
@@ -119,13 +120,16 @@ class CollectionService:
             updated_at=collection.updated_at,
         )
 
-    async def _new_items(self, viewer: Viewer, data: list[ItemCreate]) -> list[Item]:
+    async def _new_items(
+        self, viewer: Viewer, data: list[ItemCreate], single: bool = False
+    ) -> list[Item]:
         """A post goes into a collection only if its curator may see it."""
         for index, item in enumerate(data):
             if isinstance(item, PostItemCreate):
                 post = await self.posts.get(item.post_id)
                 if post is None or not viewer.can_see(post.audience, post.author_id):
-                    error = {"loc": ["items", index, "post_id"], "msg": "no such post"}
+                    where = ["item"] if single else ["items", index]
+                    error = {"loc": [*where, "post_id"], "msg": "no such post"}
                     raise InvalidInput("no such post", [{**error, "type": "value_error"}])
         return [rules.new_item(uuid4().hex[:12], item) for item in data]
 
@@ -203,12 +207,15 @@ class CollectionService:
 
         return await self._change(request.actor, request.collection_id, change)
 
-    async def add_item(self, request: AddItemRequest) -> CollectionPublic:
-        async def change(collection: Collection, viewer: Viewer) -> Collection:
-            [item] = await self._new_items(viewer, [request.add.item])
-            return rules.add_item(collection, item, request.add.position, self.clock())
+    async def add_item(self, request: AddItemRequest) -> ItemAdded:
+        added: list[Item] = []
 
-        return await self._change(request.actor, request.collection_id, change)
+        async def change(collection: Collection, viewer: Viewer) -> Collection:
+            added[:] = await self._new_items(viewer, [request.add.item], single=True)
+            return rules.add_item(collection, added[0], request.add.position, self.clock())
+
+        changed = await self._change(request.actor, request.collection_id, change)
+        return ItemAdded(**changed.model_dump(), added_item_id=added[0].id)
 
     async def reorder(self, request: ReorderItemsRequest) -> CollectionPublic:
         async def change(collection: Collection, _: Viewer) -> Collection:

@@ -18,6 +18,10 @@ from flowlearn_gateway.settings import GatewaySettings
 
 TAGS = [
     {"name": "journal", "description": "A private work journal, readable by its author only."},
+    {
+        "name": "nudges",
+        "description": "Well-timed prompts: my preferences, my inbox, my responses.",
+    },
     {"name": "people", "description": "My profile and my teams."},
     {"name": "communities", "description": "Communities of practice: join, leave, their feed."},
     {
@@ -29,6 +33,16 @@ TAGS = [
         "description": "Ask colleagues, answer, vote, accept; experts are asked to help.",
     },
     {"name": "search", "description": "Posts, questions and collections the caller may see."},
+    {"name": "kudos", "description": "Spotting strengths: kudos to a colleague, private or team."},
+    {
+        "name": "collections",
+        "description": "Curated, ordered links and posts; enroll for one item every few days.",
+    },
+    {"name": "gatherings", "description": "Lunch & learns and book clubs: RSVP, waitlist."},
+    {
+        "name": "experiments",
+        "description": "Three Ps experiments: pitch, prototype, pilot, done or stopped.",
+    },
     {"name": "health", "description": "Probes for orchestrators."},
 ]
 

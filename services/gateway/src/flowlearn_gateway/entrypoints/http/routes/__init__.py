@@ -5,8 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from flowlearn_gateway.entrypoints.http.routes import (
+    collections,
+    experiments,
+    gatherings,
     health,
     journal,
+    kudos,
+    nudges,
     people,
     posts,
     questions,
@@ -16,8 +21,13 @@ from flowlearn_gateway.entrypoints.http.routes import (
 ROUTERS: list[APIRouter] = [
     health.router,
     journal.router,
+    nudges.router,
     people.router,
     posts.router,
     questions.router,
     search.router,
+    kudos.router,
+    collections.router,
+    gatherings.router,
+    experiments.router,
 ]
