@@ -42,6 +42,13 @@ def jetstream(broker: NatsBroker) -> JetStreamContext:
     return js  # type: ignore[no-any-return]
 
 
+async def start_broker(broker: NatsBroker) -> None:
+    """Start every subscriber and wait until the server has them, so a request sent right
+    after start-up finds its responder."""
+    await broker.start()
+    await broker.config.connection_state.connection.flush(timeout=5)
+
+
 async def connect_and_prepare(broker: NatsBroker, settings: ServiceSettings) -> None:
     await broker.connect()
     await ensure_streams(jetstream(broker), settings)

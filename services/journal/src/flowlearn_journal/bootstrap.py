@@ -18,6 +18,7 @@ from flowlearn_shared.runtime import (
     make_broker,
     register_health,
     serve_until_stopped,
+    start_broker,
 )
 from flowlearn_shared.subjects import EventSubject
 from flowlearn_shared.unit_of_work import UnitOfWork
@@ -47,7 +48,7 @@ class Journal:
         await connect_and_prepare(self.broker, self.settings)
         await self.repository.ensure_indexes()
         await self.outbox.ensure_indexes()
-        await self.broker.start()
+        await start_broker(self.broker)
         self.relay.start()
         self.relay.notify()  # publish anything a previous run left behind
 

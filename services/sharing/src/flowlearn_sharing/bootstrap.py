@@ -18,6 +18,7 @@ from flowlearn_shared.runtime import (
     make_broker,
     register_health,
     serve_until_stopped,
+    start_broker,
 )
 from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo import AsyncMongoClient
@@ -72,7 +73,7 @@ class Sharing:
         await self.question_repository.ensure_indexes()
         await self.social.ensure_indexes()
         await self.outbox.ensure_indexes()
-        await self.broker.start()
+        await start_broker(self.broker)
         self.relay.start()
         self.social.start()
         self.relay.notify()
