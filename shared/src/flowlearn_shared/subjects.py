@@ -49,6 +49,7 @@ class RpcSubject(StrEnum):
     JOURNAL_STATS = "flowrpc.journal.stats"
     JOURNAL_PROMPTS = "flowrpc.journal.prompts"
     JOURNAL_SHARE_ENTRY = "flowrpc.journal.entry.share"
+    JOURNAL_PORTFOLIO = "flowrpc.journal.portfolio"
 
     SHARING_ME = "flowrpc.sharing.me.get"
     SHARING_UPDATE_ME = "flowrpc.sharing.me.update"

@@ -21,6 +21,7 @@ from flowlearn_shared.runtime import (
     make_broker,
     register_health,
     serve_until_stopped,
+    start_broker,
 )
 from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo import AsyncMongoClient
@@ -77,7 +78,7 @@ class Nudges:
         await self.outbox.ensure_indexes()
         for processed in (self.processed, self.processed_people, self.processed_sharing):
             await processed.ensure_indexes()
-        await self.broker.start()
+        await start_broker(self.broker)
         self.relay.start()
         self.relay.notify()
         if self.settings.scheduler_enabled:
