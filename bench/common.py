@@ -73,6 +73,7 @@ class Servers:
     nats_url: str
     mongodb_uri: str
     workdir: Path
+    pids: dict[str, int]  # "nats-server", "secantusdb"
 
 
 @contextlib.contextmanager
@@ -86,9 +87,14 @@ def local_servers(keep: bool = False) -> Iterator[Servers]:
     try:
         nats.start()
         mongo.start()
-        yield Servers(
-            servers.nats_url(HOST, nats_port), servers.mongodb_uri(HOST, mongo_port), workdir
+        assert nats.process is not None
+        assert mongo.process is not None
+        pids = {"nats-server": nats.process.pid, "secantusdb": mongo.process.pid}
+        nats_url, mongodb_uri = (
+            servers.nats_url(HOST, nats_port),
+            servers.mongodb_uri(HOST, mongo_port),
         )
+        yield Servers(nats_url, mongodb_uri, workdir, pids)
     finally:
         for proc in (mongo, nats):
             with contextlib.suppress(Exception):

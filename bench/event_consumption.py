@@ -13,11 +13,10 @@ each into its own database:
   process only consumes. Per event: FastStream's handling, one transaction, one ack.
 
 Each is timed from the moment its durable consumer exists until JetStream reports every
-event acknowledged (the consumer's ack floor), or until its time limit: the consumers share
-one time budget, so a run stays bounded. Consumers that stop early are compared over the
-same first M events (the time each took to reach M), so both see the same mix of first and
-repeated users. CPU: ``/proc`` of the nudges process; ``process_time`` of this process for
-the raw consumers (which includes a 10 Hz progress poll, a negligible cost).
+event acknowledged (the ack floor), or until its share of one time budget runs out. The
+service and the same-work baseline are compared over the same first M events, so both see
+the same mix of new and known users. CPU: ``/proc`` of the nudges process and of
+SecantusDB; ``process_time`` of this process for the raw consumers (with a 10 Hz poll).
 """
 
 from __future__ import annotations
@@ -38,10 +37,9 @@ from flowlearn_shared.streams import ensure_streams
 from flowlearn_shared.subjects import EVENTS_STREAM, MSG_ID_HEADER
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
-from pymongo import AsyncMongoClient
 
 from bench.common import HOST, Check, Outcome, Servers, fmt, local_servers, proc_cpu_seconds
-from bench.raw_consumer import BulkWrite, RawConsumer, ServiceReactions
+from bench.raw_consumer import BulkWrite, RawConsumer, ServiceReactions, stored
 
 KINDS = ("learned", "reflection", "mistake", "gem", "achievement")
 MIN_LIMIT = 20.0  # seconds a consumer gets at least, whatever the ones before it took
@@ -51,7 +49,7 @@ class Phase:
     def __init__(self, name: str, database: str, durable: str) -> None:
         self.name, self.database, self.durable = name, database, durable
         self.acked = 0
-        self.elapsed = self.cpu = self.limit = 0.0
+        self.elapsed = self.cpu = self.db_cpu = self.limit = 0.0
         self.timed_out = False
         self.samples: list[tuple[float, int]] = [(0.0, 0)]
         self.stored: dict[str, int] = {}
@@ -60,9 +58,8 @@ class Phase:
     def rate(self) -> float:
         return self.acked / self.elapsed if self.elapsed else 0.0
 
-    @property
-    def cpu_per_1k(self) -> float:
-        return self.cpu / self.acked * 1000 if self.acked else float("nan")
+    def per_1k(self, seconds: float) -> float:
+        return seconds / self.acked * 1000 if self.acked else float("nan")
 
     def time_to(self, count: int) -> float:
         """Seconds until ``count`` events were acknowledged (interpolated between polls)."""
@@ -117,18 +114,18 @@ async def consumer_exists(js: JetStreamContext, durable: str, proc: Any, within:
     raise RuntimeError(f"consumer {durable} did not appear")
 
 
-async def watch(js: JetStreamContext, phase: Phase, n: int, limit: float) -> None:
+async def watch(js: JetStreamContext, srv: Servers, phase: Phase, n: int, limit: float) -> None:
     """Until the ack floor reaches the last event, or the time limit."""
     started, phase.limit = time.perf_counter(), limit
+    db_before = proc_cpu_seconds(srv.pids["secantusdb"])
     while True:
         info = await js.consumer_info(EVENTS_STREAM, phase.durable)
         phase.acked = info.ack_floor.stream_seq if info.ack_floor else 0
         phase.elapsed = time.perf_counter() - started
         phase.samples.append((phase.elapsed, phase.acked))
-        if phase.acked >= n:
-            return
-        if phase.elapsed >= limit:
-            phase.timed_out = True
+        if phase.acked >= n or phase.elapsed >= limit:
+            phase.timed_out = phase.acked < n
+            phase.db_cpu = proc_cpu_seconds(srv.pids["secantusdb"]) - db_before
             return
         await asyncio.sleep(0.1)
 
@@ -152,7 +149,7 @@ async def run_service(js: JetStreamContext, srv: Servers, args: Any, phase: Phas
         assert proc.process is not None
         await consumer_exists(js, phase.durable, proc, within=60)
         before = proc_cpu_seconds(proc.process.pid)
-        await watch(js, phase, args.events, phase.limit)
+        await watch(js, srv, phase, args.events, phase.limit)
         phase.cpu = proc_cpu_seconds(proc.process.pid) - before
     finally:
         await asyncio.to_thread(proc.stop)
@@ -175,7 +172,7 @@ async def run_raw(js: JetStreamContext, nc: Any, srv: Servers, args: Any, phase:
         sub = await consumer.subscribe(args.raw_batch)
         before = time.process_time()
         task = asyncio.create_task(consumer.run(sub, args.raw_batch))
-        watching = asyncio.create_task(watch(js, phase, args.events, phase.limit))
+        watching = asyncio.create_task(watch(js, srv, phase, args.events, phase.limit))
         done, _ = await asyncio.wait({task, watching}, return_when=asyncio.FIRST_COMPLETED)
         phase.cpu = time.process_time() - before
         consumer.stopping.set()
@@ -184,21 +181,6 @@ async def run_raw(js: JetStreamContext, nc: Any, srv: Servers, args: Any, phase:
         await task  # raises what stopped the consumer, if anything did
     finally:
         await applier.close()
-
-
-async def stored(uri: str, database: str) -> dict[str, int]:
-    """What a consumer left in its database, to check they did the same work."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
-    try:
-        db = client[database]
-        group = [{"$group": {"_id": None, "n": {"$sum": "$entries_written"}}}]
-        totals = await (await db["journal_activity"].aggregate(group)).to_list()
-        return {
-            "processed": await db["processed_events"].count_documents({}),
-            "entries": int(totals[0]["n"]) if totals else 0,
-        }
-    finally:
-        await client.close()
 
 
 async def measure(srv: Servers, args: argparse.Namespace) -> tuple[list[Phase], float]:
@@ -233,7 +215,7 @@ def outcome(phases: list[Phase], publish: float, args: argparse.Namespace) -> Ou
     common = min(same.acked, flow.acked)
 
     def row(phase: Phase, label: str) -> list[str]:
-        limit = f"stopped at {phase.limit:.0f} s" if phase.timed_out else "all"
+        limit = f"limit {phase.limit:.0f} s" if phase.timed_out else "all"
         over = common / phase.time_to(common) if common else float("nan")
         return [
             label,
@@ -241,21 +223,23 @@ def outcome(phases: list[Phase], publish: float, args: argparse.Namespace) -> Ou
             fmt(phase.elapsed, 2),
             fmt(phase.rate),
             fmt(over),
-            fmt(phase.cpu_per_1k, 2),
+            fmt(phase.per_1k(phase.cpu), 2),
+            fmt(phase.per_1k(phase.db_cpu), 2),
             f"{phase.stored['processed']:,} / {phase.stored['entries']:,}",
         ]
 
     rows = [
-        row(flow, "Flowlearn nudges service"),
-        row(same, f"raw nats-py, same work, batch {args.raw_batch}"),
-        row(bulk, f"raw nats-py, minimal bulk write, batch {args.raw_batch}"),
+        row(flow, "Flowlearn nudges"),
+        row(same, "raw, same work"),
+        row(bulk, "raw, minimal bulk"),
     ]
     ratio = same.time_to(common) / flow.time_to(common) if common else float("nan")
     checks = [Check("throughput, Flowlearn vs raw (same work)", ratio, ">= 0.5x", ratio >= 0.5)]
     notes = [
         f"{args.events:,} events pre-published in {publish:.1f} s. Ratio over the first "
         f"{common:,} events, which both consumers reached.",
-        f"CPU per event: Flowlearn {flow.cpu_per_1k / same.cpu_per_1k:.1f}x raw same work; "
+        f"CPU per event: Flowlearn {flow.per_1k(flow.cpu) / same.per_1k(same.cpu):.1f}x raw "
+        "same work; "
         f"Flowlearn reaches {flow.rate / bulk.rate:.0%} of the minimal bulk write's rate.",
     ]
     if not ratio >= 0.5:
@@ -274,16 +258,18 @@ def outcome(phases: list[Phase], publish: float, args: argparse.Namespace) -> Ou
             notes.append(f"{phase.name}: database holds {s} after {phase.acked} acks: CHECK")
     params = (
         f"{args.events:,} events of {args.users} users, a nudge id on every 4th; "
-        f"time budget {args.time_budget:.0f} s for the three consumers"
+        f"time budget {args.time_budget:.0f} s for the three consumers; raw consumers fetch "
+        f"{args.raw_batch} per pull"
     )
     header = [
         "consumer",
-        "events acked",
+        "acked",
         "seconds",
         "events/s",
-        f"events/s, first {common:,}",
-        "CPU s per 1k events",
-        "in DB: processed / entries",
+        f"ev/s first {common:,}",
+        "CPU s/1k",
+        "DB CPU s/1k",
+        "in DB: processed/entries",
     ]
     return Outcome("Event consumption", params, header, rows, checks, notes)
 

@@ -177,7 +177,7 @@ def run_bare(srv: Servers, args: argparse.Namespace) -> list[Run]:
     try:
         proc.start(timeout=60)
         assert proc.process is not None
-        pids = {"bare": proc.process.pid}
+        pids = {"bare": proc.process.pid, **srv.pids}
         url = f"http://{HOST}:{port}"
         plain = asyncio.run(measure("bare", url, "/v1/journal/entries", pids, args))
         txn = asyncio.run(measure("bare+txn", url, "/txn/v1/journal/entries", pids, args))
@@ -201,7 +201,7 @@ def run_flowlearn(srv: Servers, args: argparse.Namespace) -> Run:
         for name in STARTED:
             stack.start_service(name)
         asyncio.run(services_ready(config.gateway_url))
-        pids = {}
+        pids = dict(srv.pids)
         for name in STARTED:
             process = stack.services[name].process
             assert process is not None
@@ -229,13 +229,14 @@ def outcome(flow: Run, bare: Run, txn: Run, args: argparse.Namespace) -> Outcome
         ]
 
     flow_cpu = flow.cpu_per_1k(*MEASURED)
+    bare_cpu, txn_cpu = bare.cpu_per_1k("bare"), txn.cpu_per_1k("bare")
     split = " + ".join(f"{p} {fmt(flow.cpu_per_1k(p), 2)}" for p in MEASURED)
     rows = [
         row(flow, "Flowlearn gateway+journal", split, flow_cpu),
-        row(bare, "bare insert_one", f"bare {fmt(bare.cpu_per_1k(), 2)}", bare.cpu_per_1k()),
-        row(txn, "bare+txn (entry+outbox)", f"bare {fmt(txn.cpu_per_1k(), 2)}", txn.cpu_per_1k()),
+        row(bare, "bare insert_one", f"bare {fmt(bare_cpu, 2)}", bare_cpu),
+        row(txn, "bare+txn (entry+outbox)", f"bare {fmt(txn_cpu, 2)}", txn_cpu),
     ]
-    cpu_ratio = flow_cpu / bare.cpu_per_1k()
+    cpu_ratio = flow_cpu / bare_cpu
     p99_ratio = flow.ms(99) / bare.ms(99)
     checks = [
         Check("CPU per write, gateway+journal vs bare", cpu_ratio, "<= 2x", cpu_ratio <= 2),
@@ -246,10 +247,17 @@ def outcome(flow: Run, bare: Run, txn: Run, args: argparse.Namespace) -> Outcome
         f"{flow.throughput / txn.throughput:.2f}x bare+txn. "
         f"p50 latency: Flowlearn {flow.ms(50) / bare.ms(50):.2f}x bare.",
         f"Against the same transaction without the hop (bare+txn): CPU "
-        f"{flow_cpu / txn.cpu_per_1k():.2f}x, p99 {flow.ms(99) / txn.ms(99):.2f}x.",
+        f"{flow_cpu / txn_cpu:.2f}x, p99 {flow.ms(99) / txn.ms(99):.2f}x.",
         f"Flowlearn CPU includes {flow.drain:.2f} s after the last reply until the relay had "
         "published every outbox record to JetStream. The sharing service (running for "
         f"profiles, not counted) used {fmt(flow.cpu_per_1k('sharing'), 2)} CPU s per 1k writes.",
+        "Servers, not counted, CPU s per 1k writes (Flowlearn / bare / bare+txn): "
+        + "; ".join(
+            f"{name} {fmt(flow.cpu_per_1k(name), 2)} / {fmt(bare.cpu_per_1k(name), 2)} / "
+            f"{fmt(txn.cpu_per_1k(name), 2)}"
+            for name in ("secantusdb", "nats-server")
+        )
+        + ".",
     ]
     for run in (flow, bare, txn):
         if run.errors:

@@ -172,3 +172,18 @@ class RawConsumer:
             await self.applier.apply([parse_event(msg.data) for msg in msgs])
             for msg in msgs:
                 await msg.ack()
+
+
+async def stored(uri: str, database: str) -> dict[str, int]:
+    """What a consumer left in its database, to check they did the same work."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
+    try:
+        db = client[database]
+        group = [{"$group": {"_id": None, "n": {"$sum": "$entries_written"}}}]
+        totals = await (await db["journal_activity"].aggregate(group)).to_list()
+        return {
+            "processed": await db["processed_events"].count_documents({}),
+            "entries": int(totals[0]["n"]) if totals else 0,
+        }
+    finally:
+        await client.close()

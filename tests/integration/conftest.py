@@ -20,6 +20,7 @@ async def journal(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIterator
         mongodb_uri=mongodb_uri,
         database=f"journal_{unique}",
         profiles_consumer=f"journal-profiles-{unique}",
+        portfolio_consumer=f"journal-portfolio-{unique}",
         env="test",
         outbox_poll_seconds=0.2,
     )

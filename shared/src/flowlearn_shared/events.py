@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from flowlearn_shared.subjects import EventSubject
+from flowlearn_shared.subjects import WORK_EVENT_PREFIX, EventSubject
 
 
 class EventData(BaseModel):
@@ -78,6 +78,12 @@ class TeamMembershipData(EventData):
     user_id: str
     role: str
     changed_by: str
+
+
+class CommunityMembershipData(EventData):
+    community_id: str
+    community_name: str
+    user_id: str
 
 
 class PostFacts(EventData):
@@ -192,6 +198,13 @@ class NudgeDeliveredData(EventData):
     context: dict[str, str] = Field(default_factory=dict)
 
 
+class WorkEventData(BaseModel):
+    """An outside tool's payload, as it sent it (any JSON object). Rules read its fields by
+    name, e.g. ``participants`` (user ids)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
 class _Envelope(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -239,6 +252,16 @@ class TeamMemberAdded(_Envelope):
 class TeamMemberRemoved(_Envelope):
     type: Literal[EventSubject.TEAM_MEMBER_REMOVED] = EventSubject.TEAM_MEMBER_REMOVED
     data: TeamMembershipData
+
+
+class CommunityMemberJoined(_Envelope):
+    type: Literal[EventSubject.COMMUNITY_MEMBER_JOINED] = EventSubject.COMMUNITY_MEMBER_JOINED
+    data: CommunityMembershipData
+
+
+class CommunityMemberLeft(_Envelope):
+    type: Literal[EventSubject.COMMUNITY_MEMBER_LEFT] = EventSubject.COMMUNITY_MEMBER_LEFT
+    data: CommunityMembershipData
 
 
 class PostCreated(_Envelope):
@@ -296,7 +319,21 @@ class NudgeDelivered(_Envelope):
     data: NudgeDeliveredData
 
 
-Event = Annotated[
+WORK_TYPE_PATTERN = r"^flow\.work\.[a-z0-9_-]+(\.[a-z0-9_-]+)+\.v[0-9]+$"
+
+
+class WorkEvent(_Envelope):
+    """An event from an outside tool (CI, incident tracker...) received by the gateway's
+    signed hook. Its type is not a fixed list: ``flow.work.<source>.<type>.v1``. The id is
+    derived from the tool's own event id, so a resent event is recognised as the same."""
+
+    type: str = Field(pattern=WORK_TYPE_PATTERN)
+    data: WorkEventData = Field(default_factory=WorkEventData)
+    originid: str = Field(max_length=200, description="The id the tool gave the event")
+    origintype: str = Field(max_length=200, description="The type the tool gave the event")
+
+
+KnownEvent = Annotated[
     JournalEntryCreated
     | JournalEntryUpdated
     | JournalEntryDeleted
@@ -304,6 +341,8 @@ Event = Annotated[
     | ProfileUpdated
     | TeamMemberAdded
     | TeamMemberRemoved
+    | CommunityMemberJoined
+    | CommunityMemberLeft
     | PostCreated
     | PostDeleted
     | PostReviewDue
@@ -317,7 +356,9 @@ Event = Annotated[
     | NudgeDelivered,
     Field(discriminator="type"),
 ]
-_event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+# Work events have open-ended types, so they are told apart by their prefix instead.
+Event = KnownEvent | WorkEvent
+_event_adapter: TypeAdapter[KnownEvent] = TypeAdapter(KnownEvent)
 
 # Upcasters turn the raw JSON of an older event version into the next version, keyed by
 # the old type. They run in a chain until the type is one this code knows.
@@ -343,10 +384,14 @@ def upcast(raw: dict[str, Any]) -> dict[str, Any]:
 
 def parse_event(payload: bytes | str | dict[str, Any]) -> Event:
     """Parse any known event, upcasting older versions. Raises pydantic.ValidationError."""
-    if isinstance(payload, dict):
-        return _event_adapter.validate_python(upcast(payload))
-    raw = TypeAdapter(dict[str, Any]).validate_json(payload)
+    raw = payload if isinstance(payload, dict) else _raw_adapter.validate_json(payload)
+    kind = raw.get("type")
+    if isinstance(kind, str) and kind.startswith(WORK_EVENT_PREFIX):
+        return WorkEvent.model_validate(raw)
     return _event_adapter.validate_python(upcast(raw))
+
+
+_raw_adapter: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
 
 
 def serialize_event(event: _Envelope) -> bytes:

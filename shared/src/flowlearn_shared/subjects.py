@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 EVENTS_STREAM = "FLOW_EVENTS"
@@ -25,6 +26,8 @@ class EventSubject(StrEnum):
     PROFILE_UPDATED = "flow.people.profile.updated.v1"
     TEAM_MEMBER_ADDED = "flow.people.team.member_added.v1"
     TEAM_MEMBER_REMOVED = "flow.people.team.member_removed.v1"
+    COMMUNITY_MEMBER_JOINED = "flow.people.community.member_joined.v1"
+    COMMUNITY_MEMBER_LEFT = "flow.people.community.member_left.v1"
     POST_CREATED = "flow.sharing.post.created.v1"
     POST_DELETED = "flow.sharing.post.deleted.v1"
     POST_REVIEW_DUE = "flow.sharing.post.review_due.v1"
@@ -106,12 +109,37 @@ class RpcSubject(StrEnum):
     NUDGES_UPDATE_PREFERENCES = "flowrpc.nudges.preferences.update"
     NUDGES_INBOX = "flowrpc.nudges.inbox"
     NUDGES_ACK = "flowrpc.nudges.nudge.ack"
+    NUDGES_CREATE_CAMPAIGN = "flowrpc.nudges.campaign.create"
+    NUDGES_GET_CAMPAIGN = "flowrpc.nudges.campaign.get"
 
 
 # Whole families of events, for consumers that react to several of them.
 JOURNAL_ENTRY_EVENTS = "flow.journal.entry.*.v1"
 PEOPLE_EVENTS = "flow.people.>"
 SHARING_EVENTS = "flow.sharing.>"
+# Inbound events from outside tools (CI, incidents...), as ``flow.work.<source>.<type>.v1``.
+WORK_EVENTS = "flow.work.>"
+WORK_EVENT_PREFIX = "flow.work."
+
+
+_NOT_TOKEN = re.compile(r"[^a-z0-9_-]+")
+WORK_TYPE_MAX_TOKENS = 6
+WORK_TOKEN_MAX_CHARS = 64
+
+
+def subject_token(value: str) -> str:
+    """One subject token from outside input: lower case, only ``[a-z0-9_-]``."""
+    return _NOT_TOKEN.sub("_", value.strip().lower()).strip("_")[:WORK_TOKEN_MAX_CHARS]
+
+
+def work_subject(source: str, event_type: str) -> str:
+    """``flow.work.<source>.<type>.v1`` for an outside event; its dotted type keeps its
+    tokens (``incident.closed``), each one sanitised. Raises ValueError when nothing is left."""
+    source_token = subject_token(source)
+    type_tokens = [t for t in (subject_token(p) for p in event_type.split(".")) if t]
+    if not source_token or not type_tokens or len(type_tokens) > WORK_TYPE_MAX_TOKENS:
+        raise ValueError("the source and type must have letters or digits")
+    return f"{WORK_EVENT_PREFIX}{source_token}.{'.'.join(type_tokens)}.v1"
 
 
 def health_subject(service: str) -> str:

@@ -13,9 +13,11 @@ from flowlearn_shared.runtime import make_broker
 
 from flowlearn_gateway.adapters.health import HealthClient
 from flowlearn_gateway.adapters.journal import JournalClient
+from flowlearn_gateway.adapters.notifications import NotificationHub, StreamTickets
 from flowlearn_gateway.adapters.profiles import ProfileEnsurer
 from flowlearn_gateway.adapters.rpc import RpcClient
 from flowlearn_gateway.adapters.tokens import TokenVerifier
+from flowlearn_gateway.adapters.work_events import WorkEventPublisher
 from flowlearn_gateway.settings import GatewaySettings
 
 log = logging.getLogger("flowlearn.gateway")
@@ -31,6 +33,9 @@ class Container:
     health: HealthClient
     tokens: TokenVerifier
     profiles: ProfileEnsurer
+    notifications: NotificationHub
+    tickets: StreamTickets
+    work_events: WorkEventPublisher
 
 
 def build_container(settings: GatewaySettings, broker: NatsBroker | None = None) -> Container:
@@ -48,6 +53,15 @@ def build_container(settings: GatewaySettings, broker: NatsBroker | None = None)
         tokens=TokenVerifier(settings),
         # A short wait: making the profile must never hold up the caller's request for long.
         profiles=ProfileEnsurer(rpc, wait_seconds=min(settings.request_timeout_seconds, 1.0)),
+        notifications=NotificationHub(
+            max_per_user=settings.notifications_max_per_user,
+            max_streams=settings.notifications_max_streams,
+            queue_size=settings.notifications_queue_size,
+        ),
+        tickets=StreamTickets(
+            settings.jwt_secret.get_secret_value(), settings.notifications_ticket_seconds
+        ),
+        work_events=WorkEventPublisher(broker, timeout=settings.request_timeout_seconds),
     )
 
 
@@ -58,6 +72,8 @@ async def _connect(container: Container) -> None:
     else:
         await container.broker.connect()
     log.info("connected to NATS")
+    # Every replica hears every delivered nudge, for the streams its own clients hold.
+    await container.notifications.start(container.broker.connection)
 
 
 def _report_failure(task: asyncio.Task[None]) -> None:
@@ -85,6 +101,7 @@ async def running(container: Container) -> AsyncIterator[None]:
             connecting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await connecting
+        await container.notifications.stop()
         if container.owns_broker:
             await container.broker.stop()
         log.info("gateway stopped")

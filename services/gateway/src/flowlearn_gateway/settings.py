@@ -39,6 +39,19 @@ class GatewaySettings(ServiceSettings):
     # How long start-up waits for NATS before serving anyway (readyz says 503 until it is up).
     nats_startup_wait_seconds: float = Field(default=5.0, ge=0)
 
+    # Signed work-event hooks: one HMAC secret per source, as JSON {"<source>": "<secret>"}.
+    hook_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    hook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    # Live notifications (Server-Sent Events).
+    notifications_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    notifications_max_per_user: int = Field(default=5, ge=1, le=100)
+    notifications_max_streams: int = Field(default=10_000, ge=1)
+    # Notifications waiting for a slow client; past this its stream ends (it reconnects).
+    notifications_queue_size: int = Field(default=100, ge=1)
+    notifications_ticket_seconds: int = Field(default=60, ge=5, le=3600)
+    # Nudges replayed from the inbox to a client reconnecting with Last-Event-ID.
+    notifications_replay_limit: int = Field(default=50, ge=0, le=100)
+
     @model_validator(mode="after")
     def _secret_fit_for_env(self) -> Self:
         # A guessable HS256 secret would let anyone mint tokens for any user.

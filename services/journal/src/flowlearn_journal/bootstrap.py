@@ -24,14 +24,22 @@ from flowlearn_shared.subjects import EventSubject
 from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo import AsyncMongoClient
 
+from flowlearn_journal.adapters.portfolio import PortfolioRepository
 from flowlearn_journal.adapters.repository import EntryRepository
 from flowlearn_journal.adapters.zones import ZoneBook
 from flowlearn_journal.entrypoints import messaging
 from flowlearn_journal.service_layer.handlers import JournalService
+from flowlearn_journal.service_layer.portfolio import PortfolioEvents, PortfolioService
 from flowlearn_journal.service_layer.profiles import ProfileHandler
 from flowlearn_journal.settings import JournalSettings
 
 SERVICE = "journal"
+# What the portfolio learns from other services, each on a durable consumer of its own.
+PORTFOLIO_EVENTS = {
+    "kudos": EventSubject.KUDOS_GIVEN,
+    "answers": EventSubject.ANSWER_ACCEPTED,
+    "experiments": EventSubject.EXPERIMENT_STAGE_CHANGED,
+}
 
 
 @dataclass
@@ -43,10 +51,13 @@ class Journal:
     relay: OutboxRelay
     repository: EntryRepository
     service: JournalService
+    portfolio_repository: PortfolioRepository
+    portfolio: PortfolioService
 
     async def start(self) -> None:
         await connect_and_prepare(self.broker, self.settings)
         await self.repository.ensure_indexes()
+        await self.portfolio_repository.ensure_indexes()
         await self.outbox.ensure_indexes()
         await start_broker(self.broker)
         self.relay.start()
@@ -68,7 +79,14 @@ def bootstrap(settings: JournalSettings | None = None) -> Journal:
     repository = EntryRepository(db)
     zones = ZoneBook(db)
     service = JournalService(repository, outbox, UnitOfWork(mongo, relay), zones)
-    messaging.register(broker, service)
+    portfolio_repository = PortfolioRepository(db)
+    portfolio = PortfolioService(
+        portfolio_repository,
+        zones,
+        xapi_home_page=settings.xapi_home_page,
+        max_bytes=settings.portfolio_max_bytes,
+    )
+    messaging.register(broker, service, portfolio)
     subscribe_events(
         broker,
         subject=EventSubject.PROFILE_UPDATED,
@@ -77,8 +95,20 @@ def bootstrap(settings: JournalSettings | None = None) -> Journal:
         settings=settings,
         title="journal:profiles",
     )
+    portfolio_events = PortfolioEvents(portfolio_repository)
+    for purpose, subject in PORTFOLIO_EVENTS.items():
+        subscribe_events(
+            broker,
+            subject=subject,
+            durable=f"{settings.portfolio_consumer}-{purpose}",
+            handler=portfolio_events,
+            settings=settings,
+            title=f"journal:portfolio-{purpose}",
+        )
     register_health(broker, SERVICE, mongo)
-    return Journal(settings, broker, mongo, outbox, relay, repository, service)
+    return Journal(
+        settings, broker, mongo, outbox, relay, repository, service, portfolio_repository, portfolio
+    )
 
 
 async def run(settings: JournalSettings | None = None) -> None:

@@ -12,6 +12,7 @@ from uuid import uuid4
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
 from flowlearn_shared.consumer import ProcessedEvents
+from flowlearn_shared.events import Event
 from flowlearn_shared.logs import configure_logging
 from flowlearn_shared.mongo import make_client
 from flowlearn_shared.outbox import Outbox, OutboxRelay
@@ -25,18 +26,23 @@ from flowlearn_shared.runtime import (
 )
 from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
 
+from flowlearn_nudges.adapters.campaign_repository import Audiences, CampaignRepository
 from flowlearn_nudges.adapters.nudge_repository import NudgeRepository
 from flowlearn_nudges.adapters.people_repository import PeopleRepository
 from flowlearn_nudges.adapters.repository import ActivityRepository
 from flowlearn_nudges.adapters.rule_repository import RuleRepository
+from flowlearn_nudges.channel_bootstrap import Channels, build_channels
 from flowlearn_nudges.domain.rules import DEFAULT_RULES
 from flowlearn_nudges.entrypoints import messaging
 from flowlearn_nudges.service_layer.api import NudgesApi
+from flowlearn_nudges.service_layer.campaigns import CampaignService
 from flowlearn_nudges.service_layer.handlers import Reactions, once
 from flowlearn_nudges.service_layer.planner import Planner
 from flowlearn_nudges.service_layer.rule_engine import RuleEngine
 from flowlearn_nudges.service_layer.scheduler import Scheduler
+from flowlearn_nudges.service_layer.work_events import WorkEvents
 from flowlearn_nudges.settings import NudgesSettings
 
 SERVICE = "nudges"
@@ -67,6 +73,9 @@ class Nudges:
     reactions: Reactions
     api: NudgesApi
     scheduler: Scheduler
+    campaigns: CampaignService
+    processed_work: ProcessedEvents
+    channels: Channels  # Slack, Teams, webhook and e-mail senders
 
     async def start(self) -> None:
         await connect_and_prepare(self.broker, self.settings)
@@ -75,6 +84,9 @@ class Nudges:
         await self.people.ensure_indexes()
         await self.rules.ensure_indexes()
         await self.rules.seed(DEFAULT_RULES)
+        await self.campaigns.campaigns.ensure_indexes()
+        await self.campaigns.audiences.ensure_indexes()
+        await self.processed_work.ensure_indexes()
         await self.outbox.ensure_indexes()
         for processed in (self.processed, self.processed_people, self.processed_sharing):
             await processed.ensure_indexes()
@@ -83,9 +95,14 @@ class Nudges:
         self.relay.notify()
         if self.settings.scheduler_enabled:
             self.scheduler.start()
+        if self.settings.campaigns_enabled:
+            self.campaigns.start()
+        await self.channels.start()
 
     async def stop(self) -> None:
+        await self.channels.stop()
         await self.scheduler.stop()
+        await self.campaigns.stop()
         await self.relay.stop()
         await self.broker.stop()
         await self.mongo.close()
@@ -110,7 +127,9 @@ def bootstrap(settings: NudgesSettings | None = None, clock: Clock = utc_now) ->
     processed = ProcessedEvents(mongo, db, settings.journal_consumer)
     processed_people = ProcessedEvents(mongo, db, settings.people_consumer)
     processed_sharing = ProcessedEvents(mongo, db, settings.sharing_consumer)
-    api = NudgesApi(nudges, people, planner, uow, clock)
+    owner = f"{socket.gethostname()}:{uuid4().hex[:8]}"
+    channels = build_channels(settings, db, people, clock, owner=owner)
+    api = NudgesApi(nudges, people, planner, uow, clock, destinations=channels.destinations)
     scheduler = Scheduler(
         nudges,
         people,
@@ -118,19 +137,38 @@ def bootstrap(settings: NudgesSettings | None = None, clock: Clock = utc_now) ->
         outbox,
         uow,
         clock,
-        owner=f"{socket.gethostname()}:{uuid4().hex[:8]}",
+        owner=owner,
         lease=timedelta(seconds=settings.scheduler_lease_seconds),
         batch_size=settings.scheduler_batch_size,
         concurrency=settings.scheduler_concurrency,
         poll_seconds=settings.scheduler_poll_seconds,
     )
+    campaigns = CampaignService(
+        CampaignRepository(db),
+        Audiences(db),
+        planner,
+        uow,
+        clock,
+        owner=scheduler.owner,
+        lease=timedelta(seconds=settings.campaign_lease_seconds),
+        batch_size=settings.campaign_batch_size,
+        poll_seconds=settings.campaign_poll_seconds,
+    )
+    processed_work = ProcessedEvents(mongo, db, settings.work_consumer)
+
+    async def on_people(event: Event, session: AsyncClientSession) -> None:
+        await reactions.on_people(event, session)
+        await campaigns.on_people(event, session)
+
     messaging.register(
         broker,
         settings,
         api,
         on_journal_event=once(processed, reactions.on_journal),
-        on_people_event=once(processed_people, reactions.on_people),
+        on_people_event=once(processed_people, on_people),
         on_sharing_event=once(processed_sharing, reactions.on_sharing),
+        on_work_event=once(processed_work, WorkEvents(reactions.rules).on_work),
+        campaigns=campaigns,
     )
     register_health(broker, SERVICE, mongo)
     return Nudges(
@@ -150,6 +188,9 @@ def bootstrap(settings: NudgesSettings | None = None, clock: Clock = utc_now) ->
         reactions,
         api,
         scheduler,
+        campaigns,
+        processed_work,
+        channels=channels,
     )
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flowlearn_shared.settings import ServiceSettings
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 
@@ -13,9 +13,43 @@ class NudgesSettings(ServiceSettings):
     journal_consumer: str = "nudges-journal-activity"
     people_consumer: str = "nudges-people"
     sharing_consumer: str = "nudges-sharing"
+    work_consumer: str = "nudges-work-events"
     # The delivery loop runs in every replica; leases keep them from doubling up.
     scheduler_enabled: bool = True
     scheduler_poll_seconds: float = Field(default=1.0, gt=0)
     scheduler_lease_seconds: float = Field(default=60.0, ge=1)
     scheduler_batch_size: int = Field(default=50, ge=1, le=1000)
     scheduler_concurrency: int = Field(default=4, ge=1, le=64)
+    # Campaigns are planned in the background, in batches, under a lease (every replica).
+    campaigns_enabled: bool = True
+    campaign_poll_seconds: float = Field(default=5.0, gt=0)
+    campaign_lease_seconds: float = Field(default=120.0, ge=1)
+    campaign_batch_size: int = Field(default=100, ge=1, le=1000)
+
+    # Outside channels (Slack, Teams, webhook, e-mail): a sender loop in every replica,
+    # leasing pending channel deliveries as the scheduler leases due nudges.
+    channels_enabled: bool = True
+    channel_poll_seconds: float = Field(default=1.0, gt=0)
+    channel_lease_seconds: float = Field(default=60.0, ge=1)
+    channel_batch_size: int = Field(default=50, ge=1, le=1000)
+    channel_concurrency: int = Field(default=8, ge=1, le=128)
+    # Sends in flight to one endpoint: a slow endpoint holds at most this many slots.
+    channel_endpoint_concurrency: int = Field(default=2, ge=1, le=32)
+    channel_send_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    channel_max_attempts: int = Field(default=5, ge=1, le=20)
+    channel_backoff_base_seconds: float = Field(default=2.0, ge=0)
+    channel_backoff_max_seconds: float = Field(default=300.0, ge=0)
+    # Deferred deliveries (open circuit, quiet hours) are given up after this long.
+    channel_give_up_after_seconds: float = Field(default=86400.0, gt=0)
+    channel_breaker_failures: int = Field(default=5, ge=1)
+    channel_breaker_open_seconds: float = Field(default=60.0, gt=0)
+    # With a digest, deliveries of one person made within this window go out as one message.
+    channel_digest_gather_seconds: float = Field(default=30.0, ge=0)
+    # Where a nudge opens in the learning hub; ``{id}`` is the nudge's id.
+    hub_nudge_url: str = "http://127.0.0.1:8000/hub/nudges/{id}"
+    smtp_host: str | None = None  # e-mail is off until set
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_from: str = "Flowlearn <nudges@flowlearn.local>"
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None

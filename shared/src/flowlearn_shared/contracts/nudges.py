@@ -5,11 +5,20 @@ The gateway renders these as its OpenAPI; the nudges service validates the same 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from flowlearn_shared.contracts.people import ClockTime
 from flowlearn_shared.rpc import Actor
@@ -22,6 +31,10 @@ SNOOZE_MAX_MINUTES = 24 * 60
 RRULE_MAX_CHARS = 300
 INBOX_LIMIT_DEFAULT = 20
 INBOX_LIMIT_MAX = 100
+DESTINATION_URL_MAX_CHARS = 2000
+WEBHOOK_SECRET_MIN_CHARS = 16
+WEBHOOK_SECRET_MAX_CHARS = 256
+EMAIL_MAX_CHARS = 254
 
 
 class NudgeType(StrEnum):
@@ -87,6 +100,87 @@ class TypePreference(BaseModel):
     )
 
 
+def _endpoint_url(value: str) -> str:
+    """The shape of a URL we will post to. Whether its host is allowed (no loopback or
+    private addresses in production) is the nudges service's check, at save and send time."""
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("a URL has no spaces or control characters")
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError("only http and https URLs are accepted")
+    if "@" in parts.netloc:
+        raise ValueError("a URL must not carry a user name or password")
+    if not parts.hostname:
+        raise ValueError("the URL needs a host")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError:
+        raise ValueError("the URL's port is not valid") from None
+    return value
+
+
+EndpointUrl = Annotated[
+    str, Field(min_length=1, max_length=DESTINATION_URL_MAX_CHARS), AfterValidator(_endpoint_url)
+]
+_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
+
+
+class SlackDestination(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_url: EndpointUrl = Field(description="Slack incoming webhook URL")
+
+
+class TeamsDestination(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_url: EndpointUrl = Field(description="Microsoft Teams incoming webhook URL")
+
+
+class WebhookDestination(BaseModel):
+    """A URL that receives each nudge as JSON, signed with HMAC-SHA256 over
+    `<X-Flowlearn-Timestamp>.<body>` in `X-Flowlearn-Signature: sha256=<hex>`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: EndpointUrl
+    secret: str | None = Field(
+        default=None,
+        min_length=WEBHOOK_SECRET_MIN_CHARS,
+        max_length=WEBHOOK_SECRET_MAX_CHARS,
+        repr=False,
+        exclude_if=lambda value: value is None,
+        description=(
+            "Write-only signing secret: never returned. Leave it out to keep the current one."
+        ),
+    )
+    has_secret: bool = Field(default=False, description="Read-only: a secret is set")
+
+
+class EmailDestination(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address: str = Field(min_length=3, max_length=EMAIL_MAX_CHARS)
+
+    @field_validator("address", mode="after")
+    @classmethod
+    def _an_address(cls, address: str) -> str:
+        if not _EMAIL.match(address):
+            raise ValueError("not an e-mail address")
+        return address
+
+
+class ChannelDestinations(BaseModel):
+    """Where each outside channel delivers. A channel listed in `channels` needs its entry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slack: SlackDestination | None = None
+    teams: TeamsDestination | None = None
+    webhook: WebhookDestination | None = None
+    email: EmailDestination | None = None
+
+
 class NudgePreferences(BaseModel):
     """A person's nudge settings. Time zone, working days and hours and quiet hours come
     from the profile (`PATCH /v1/me`)."""
@@ -103,6 +197,10 @@ class NudgePreferences(BaseModel):
         default_factory=lambda: [Channel.IN_APP],
         max_length=len(Channel),
         description="Delivery channels; `in_app` is always included",
+    )
+    destinations: ChannelDestinations = Field(
+        default_factory=ChannelDestinations,
+        description="Slack and Teams webhook URLs, a signed webhook, an e-mail address",
     )
     digest: DigestPreference = Field(default_factory=DigestPreference)
     types: dict[NudgeType, TypePreference] = Field(
@@ -126,7 +224,10 @@ class ChannelDelivery(BaseModel):
     status: Literal["pending", "delivered", "failed"]
     at: datetime | None = None
     attempts: int = 0
-    error: str | None = None
+    error: str | None = Field(default=None, description="Why the last attempt failed")
+    next_attempt_at: datetime | None = Field(
+        default=None, description="When a pending delivery is tried (again)"
+    )
 
 
 class NudgePublic(BaseModel):

@@ -64,6 +64,12 @@ class PostCreate(BaseModel):
     audience: Audience
     anonymous: bool = Field(default=False, description="Lessons only: hide the author")
     review_by: date | None = Field(default=None, description="When the owner should re-verify")
+    nudge_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The nudge this post answers; it is then marked acted",
+    )
 
     _tags = field_validator("tags")(normalise_tags)
 

@@ -16,6 +16,7 @@ from flowlearn_shared.contracts.journal import (
     StatsRequest,
     UpdateEntryRequest,
 )
+from flowlearn_shared.contracts.portfolio import PortfolioRequest
 from flowlearn_shared.events import (
     JournalEntryCreated,
     JournalEntryDeleted,
@@ -28,6 +29,7 @@ from flowlearn_shared.subjects import EventSubject, RpcSubject
 from pydantic import BaseModel
 
 from flowlearn_journal.service_layer.handlers import JournalService
+from flowlearn_journal.service_layer.portfolio import PortfolioService
 
 QUEUE = "journal"
 # Published by the outbox relay, not by a handler; declared so the AsyncAPI document
@@ -40,7 +42,7 @@ PUBLISHED_EVENTS: dict[EventSubject, type[BaseModel]] = {
 }
 
 
-def register(broker: NatsBroker, journal: JournalService) -> None:
+def register(broker: NatsBroker, journal: JournalService, portfolio: PortfolioService) -> None:
     routes: list[tuple[RpcSubject, type[BaseModel], Callable[[Any], Awaitable[Any]]]] = [
         (RpcSubject.JOURNAL_CREATE_ENTRY, CreateEntryRequest, journal.create_entry),
         (RpcSubject.JOURNAL_GET_ENTRY, EntryRef, journal.get_entry),
@@ -49,6 +51,7 @@ def register(broker: NatsBroker, journal: JournalService) -> None:
         (RpcSubject.JOURNAL_DELETE_ENTRY, DeleteEntryRequest, journal.delete_entry),
         (RpcSubject.JOURNAL_STATS, StatsRequest, journal.stats),
         (RpcSubject.JOURNAL_SHARE_ENTRY, ShareEntryRequest, journal.share_entry),
+        (RpcSubject.JOURNAL_PORTFOLIO, PortfolioRequest, portfolio.export),
     ]
     for subject, model, use_case in routes:
         serve(broker, subject, model, use_case, queue=QUEUE)

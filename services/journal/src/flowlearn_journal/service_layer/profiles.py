@@ -1,4 +1,4 @@
-"""Profile events from the people directory: remember each person's time zone."""
+"""Profile events from the people directory: remember each person's time zone and name."""
 
 from __future__ import annotations
 
@@ -14,4 +14,5 @@ class ProfileHandler:
     async def __call__(self, event: Event) -> None:
         # Idempotent by nature: applying the same or an older profile changes nothing.
         if isinstance(event, ProfileUpdated):
-            await self.zones.remember(event.data.user_id, event.data.timezone, event.time)
+            data = event.data
+            await self.zones.remember(data.user_id, data.timezone, event.time, data.display_name)

@@ -17,6 +17,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from flowlearn_nudges.domain.catalogue import Origin, Timing
+from flowlearn_nudges.domain.delivery import channels_due_at
 from flowlearn_nudges.domain.nudge import PENDING, Nudge
 
 Document = dict[str, Any]
@@ -39,6 +40,7 @@ _MUTABLE = (
     "dismissed_at",
     "snoozed_until",
     "ended_reason",
+    "channels_due_at",
 )
 
 
@@ -71,6 +73,8 @@ def to_document(nudge: Nudge) -> Document:
         "dismissed_at": nudge.dismissed_at,
         "snoozed_until": nudge.snoozed_until,
         "ended_reason": nudge.ended_reason,
+        # Derived: the earliest pending outside-channel delivery, for the channel sender.
+        "channels_due_at": channels_due_at(nudge.deliveries, nudge.delivered_at),
     }
 
 

@@ -2,9 +2,9 @@
 <type> after <delay>". Stored in the database; the built-in defaults are seeded at start.
 
 A rule names its recipients by role (``author``, ``asker``, ``attendees``, ``experts``,
-``manager``, ``team``); each role is read from the event's payload by field name, so a new
-event plugs in by a new rule as long as it names people the usual way (``owner_id``,
-``asker_id``, ``attendee_ids``...).
+``manager``, ``team``, ``participants``); each role is read from the event's payload by
+field name, so a new event plugs in by a new rule as long as it names people the usual way
+(``owner_id``, ``asker_id``, ``attendee_ids``, ``participants``...).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class Target(StrEnum):
     EXPERTS = "experts"
     MANAGER = "manager"  # the leads of the author's teams
     TEAM = "team"  # everyone else in the author's teams
+    PARTICIPANTS = "participants"  # people a work event lists (an incident's responders...)
 
 
 # Payload fields naming each role, in order of preference.
@@ -35,6 +36,7 @@ TARGET_FIELDS: dict[Target, tuple[str, ...]] = {
     Target.ASKER: ("asker_id",),
     Target.ATTENDEES: ("attendee_ids",),
     Target.EXPERTS: ("suggested_experts", "expert_ids"),
+    Target.PARTICIPANTS: ("participants", "participant_ids"),
 }
 # Recipients drawn from the author's teams.
 TEAM_TARGETS = frozenset({Target.MANAGER, Target.TEAM})

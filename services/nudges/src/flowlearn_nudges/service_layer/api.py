@@ -29,6 +29,7 @@ from flowlearn_nudges.domain.model import Person
 from flowlearn_nudges.domain.nudge import InvalidTransition, Nudge, NudgeNotFound, acknowledge
 from flowlearn_nudges.domain.recurrence import InvalidRecurrence, normalise_rrule
 from flowlearn_nudges.domain.schedule import PersonSchedule
+from flowlearn_nudges.service_layer.destinations import Destinations, public_preferences
 from flowlearn_nudges.service_layer.planner import Planner
 
 Clock = Callable[[], datetime]
@@ -72,12 +73,15 @@ class NudgesApi:
         planner: Planner,
         uow: UnitOfWork,
         clock: Clock,
+        *,
+        destinations: Destinations,
     ) -> None:
         self.nudges = nudges
         self.people = people
         self.planner = planner
         self.uow = uow
         self.clock = clock
+        self.destinations = destinations
 
     async def _person(self, actor: Actor) -> Person:
         """A person first met through the API gets their token's time zone until their
@@ -97,11 +101,13 @@ class NudgesApi:
         return await self.people.get(actor.user_id)
 
     async def get_preferences(self, request: PreferencesRequest) -> NudgePreferences:
-        return with_every_type((await self._person(request.actor)).preferences)
+        preferences = (await self._person(request.actor)).preferences
+        return with_every_type(public_preferences(preferences))
 
     async def update_preferences(self, request: UpdatePreferencesRequest) -> NudgePreferences:
         person = await self._person(request.actor)
-        preferences = request.preferences
+        # Destinations are checked (and the webhook secret kept) before anything is saved.
+        preferences = await self.destinations.prepare(person.preferences, request.preferences)
         types: dict[Any, TypePreference] = {}
         errors = []
         since = dict(person.rrule_since)
@@ -131,7 +137,7 @@ class NudgesApi:
             await self.planner.replan(request.actor.user_id, session)
 
         await self.uow.run(work)
-        return with_every_type(saved)
+        return with_every_type(public_preferences(saved))
 
     async def inbox(self, request: InboxRequest) -> NudgePage:
         query = request.query

@@ -141,25 +141,38 @@ class PeopleRepository:
     async def list_communities(self, limit: int = 200) -> list[Document]:
         return await self.communities.find().sort("name", ASCENDING).limit(limit).to_list()
 
-    async def join(self, community_id: str, user_id: str, now: datetime) -> bool:
+    async def join(
+        self, community_id: str, user_id: str, now: datetime, session: Session = None
+    ) -> bool:
+        key = f"{community_id}:{user_id}"
+        # Inside a transaction a duplicate-key error would abort it: look first.
+        if await self.community_members.find_one({"_id": key}, session=session) is not None:
+            return False
         try:
             await self.community_members.insert_one(
                 {
-                    "_id": f"{community_id}:{user_id}",
+                    "_id": key,
                     "community_id": community_id,
                     "user_id": user_id,
                     "joined_at": now,
-                }
+                },
+                session=session,
             )
         except DuplicateKeyError:
             return False
-        await self.communities.update_one({"_id": community_id}, {"$inc": {"member_count": 1}})
+        await self.communities.update_one(
+            {"_id": community_id}, {"$inc": {"member_count": 1}}, session=session
+        )
         return True
 
-    async def leave(self, community_id: str, user_id: str) -> bool:
-        result = await self.community_members.delete_one({"_id": f"{community_id}:{user_id}"})
+    async def leave(self, community_id: str, user_id: str, session: Session = None) -> bool:
+        result = await self.community_members.delete_one(
+            {"_id": f"{community_id}:{user_id}"}, session=session
+        )
         if result.deleted_count:
-            await self.communities.update_one({"_id": community_id}, {"$inc": {"member_count": -1}})
+            await self.communities.update_one(
+                {"_id": community_id}, {"$inc": {"member_count": -1}}, session=session
+            )
         return bool(result.deleted_count)
 
     async def community_ids_of(self, user_id: str) -> set[str]:

@@ -8,6 +8,9 @@ from typing import Any
 
 from flowlearn_shared.contracts.people import ProfileUpdate, QuietHours, TeamRole, WorkingHours
 from flowlearn_shared.events import (
+    CommunityMemberJoined,
+    CommunityMemberLeft,
+    CommunityMembershipData,
     ProfileFacts,
     ProfileUpdated,
     QuietHoursData,
@@ -120,3 +123,15 @@ def membership_event(
     if added:
         return TeamMemberAdded(source=SOURCE, subject=user_id, time=now, data=data)
     return TeamMemberRemoved(source=SOURCE, subject=user_id, time=now, data=data)
+
+
+def community_event(
+    community: dict[str, Any], user_id: str, now: datetime, joined: bool
+) -> CommunityMemberJoined | CommunityMemberLeft:
+    """Who is in a community, for services that reach its members (nudge campaigns)."""
+    data = CommunityMembershipData(
+        community_id=community["_id"], community_name=community["name"], user_id=user_id
+    )
+    if joined:
+        return CommunityMemberJoined(source=SOURCE, subject=user_id, time=now, data=data)
+    return CommunityMemberLeft(source=SOURCE, subject=user_id, time=now, data=data)

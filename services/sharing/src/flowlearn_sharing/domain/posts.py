@@ -74,7 +74,9 @@ def new_post(
     )
     # The subject of an anonymous post's event is the post, not its author.
     subject = post.id if post.anonymous else author_id
-    post.events.append(PostCreated(source=SOURCE, subject=subject, time=now, data=post.facts()))
+    # The nudge it answers is a fact of its creation only; the post does not keep it.
+    facts = post.facts().model_copy(update={"nudge_id": data.nudge_id})
+    post.events.append(PostCreated(source=SOURCE, subject=subject, time=now, data=facts))
     return post
 
 

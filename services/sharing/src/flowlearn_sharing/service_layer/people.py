@@ -204,9 +204,9 @@ class PeopleService:
 
         async def work(session: AsyncClientSession) -> None:
             await self.repository.add_community(doc, session)
+            await self._join(doc, actor.user_id, session)
 
         await self.uow.run(work)
-        await self.repository.join(community_id, actor.user_id, self.clock())
         return community_public({**doc, "member_count": 1}, {community_id})
 
     async def list_communities(self, request: ActorRequest) -> CommunityList:
@@ -214,17 +214,37 @@ class PeopleService:
         docs = await self.repository.list_communities()
         return CommunityList(items=[community_public(d, mine) for d in docs])
 
+    async def _join(
+        self, community: dict[str, Any], user_id: str, session: AsyncClientSession
+    ) -> None:
+        now = self.clock()
+        if await self.repository.join(community["_id"], user_id, now, session):
+            await self.outbox.add(people.community_event(community, user_id, now, True), session)
+
     async def join_community(self, request: CommunityRef) -> CommunityPublic:
-        if await self.repository.get_community(request.community_id) is None:
+        community = await self.repository.get_community(request.community_id)
+        if community is None:
             raise NotFound("no such community")
         await self.ensure_profile(request.actor)
-        await self.repository.join(request.community_id, request.actor.user_id, self.clock())
+
+        async def work(session: AsyncClientSession) -> None:
+            await self._join(community, request.actor.user_id, session)
+
+        await self.uow.run(work)
         return await self._community(request)
 
     async def leave_community(self, request: CommunityRef) -> CommunityPublic:
-        if await self.repository.get_community(request.community_id) is None:
+        community = await self.repository.get_community(request.community_id)
+        if community is None:
             raise NotFound("no such community")
-        await self.repository.leave(request.community_id, request.actor.user_id)
+        user_id = request.actor.user_id
+
+        async def work(session: AsyncClientSession) -> None:
+            if await self.repository.leave(community["_id"], user_id, session):
+                event = people.community_event(community, user_id, self.clock(), False)
+                await self.outbox.add(event, session)
+
+        await self.uow.run(work)
         return await self._community(request)
 
     async def _community(self, request: CommunityRef) -> CommunityPublic:

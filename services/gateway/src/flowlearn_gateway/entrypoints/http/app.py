@@ -20,7 +20,11 @@ TAGS = [
     {"name": "journal", "description": "A private work journal, readable by its author only."},
     {
         "name": "nudges",
-        "description": "Well-timed prompts: my preferences, my inbox, my responses.",
+        "description": "Well-timed prompts: my preferences, my inbox, my responses; campaigns.",
+    },
+    {
+        "name": "notifications",
+        "description": "My new nudges, live, as Server-Sent Events.",
     },
     {"name": "people", "description": "My profile and my teams."},
     {"name": "communities", "description": "Communities of practice: join, leave, their feed."},
@@ -42,6 +46,10 @@ TAGS = [
     {
         "name": "experiments",
         "description": "Three Ps experiments: pitch, prototype, pilot, done or stopped.",
+    },
+    {
+        "name": "hooks",
+        "description": "Signed events from outside tools (CI, incidents) that can set off nudges.",
     },
     {"name": "health", "description": "Probes for orchestrators."},
 ]

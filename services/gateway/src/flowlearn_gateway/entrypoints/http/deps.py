@@ -54,6 +54,8 @@ def health_client(app: AppContainer) -> HealthClient:
 
 
 CurrentUser = Annotated[Actor, Depends(current_actor)]
+# The bearer credentials if any, for routes that also accept another proof (stream tickets).
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 Journal = Annotated[JournalClient, Depends(journal_client)]
 Health = Annotated[HealthClient, Depends(health_client)]
 # Request/reply to any service: ``await rpc.request(RpcSubject.X, Request(...), Result)``.

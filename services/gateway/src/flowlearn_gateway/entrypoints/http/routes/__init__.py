@@ -5,14 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from flowlearn_gateway.entrypoints.http.routes import (
+    campaigns,
     collections,
     experiments,
     gatherings,
     health,
+    hooks,
     journal,
     kudos,
+    notifications,
     nudges,
     people,
+    portfolio,
     posts,
     questions,
     search,
@@ -21,7 +25,10 @@ from flowlearn_gateway.entrypoints.http.routes import (
 ROUTERS: list[APIRouter] = [
     health.router,
     journal.router,
+    portfolio.router,
     nudges.router,
+    campaigns.router,
+    notifications.router,
     people.router,
     posts.router,
     questions.router,
@@ -30,4 +37,5 @@ ROUTERS: list[APIRouter] = [
     collections.router,
     gatherings.router,
     experiments.router,
+    hooks.router,
 ]

@@ -1,0 +1,1 @@
+"""Senders for the outside channels: Slack, Microsoft Teams, a signed webhook, e-mail."""
