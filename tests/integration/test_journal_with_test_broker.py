@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
+import nats
 import pytest
 from faststream.nats import TestNatsBroker
 from flowlearn_journal.bootstrap import Journal, bootstrap
 from flowlearn_journal.settings import JournalSettings
+from flowlearn_shared.streams import ensure_streams
 from flowlearn_shared.subjects import RpcSubject
 
 pytestmark = pytest.mark.integration
@@ -22,6 +24,10 @@ async def journal_unstarted(nats_url: str, mongodb_uri: str, unique: str) -> Asy
         )
     )
     await journal.repository.ensure_indexes()
+    # The journal's event consumers need the streams; a started service creates them.
+    nc = await nats.connect(nats_url)
+    await ensure_streams(nc.jetstream(), journal.settings)
+    await nc.close()
     yield journal
     await journal.mongo.close()
 
