@@ -7,11 +7,12 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help install dev test test-unit test-integration test-e2e lint format typecheck bench docs clean
+.PHONY: help install browser-deps dev test test-unit test-integration test-e2e test-browser lint format typecheck bench docs clean
 
 help:
 	@echo "make dev    - run NATS, SecantusDB and the four services (http://127.0.0.1:8000)"
 	@echo "make test   - install everything and run the whole test suite"
+	@echo "make test-browser - the learning hub in Debian's chromium (Playwright)"
 	@echo "make lint   - ruff (format check + lint) and mypy"
 	@echo "make bench  - benchmarks against their baselines (see bench/)"
 	@echo "make docs   - regenerate docs/openapi.json and docs/asyncapi/*.json"
@@ -22,10 +23,28 @@ $(UV):
 install: $(UV)
 	$(UV) sync --frozen --all-packages
 
+# The browser tests drive Debian's chromium (never a browser download). Installed as root
+# when missing; without root the step says what to run and the browser tests skip.
+CHROMIUM := /usr/bin/chromium
+browser-deps:
+	@if [ -x $(CHROMIUM) ]; then \
+		echo "chromium: $(CHROMIUM) is installed"; \
+	elif [ "$$(id -u)" -ne 0 ]; then \
+		echo "chromium: $(CHROMIUM) is missing and this is not root; the browser tests will be skipped."; \
+		echo "          Install it with: sudo apt-get update && sudo apt-get install -y chromium"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "chromium: $(CHROMIUM) is missing and there is no apt-get; the browser tests will be skipped."; \
+	else \
+		echo "chromium: installing Debian's chromium for the browser tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q chromium >/dev/null 2>&1 || \
+			{ apt-get update -q && apt-get install -y -q chromium; }; \
+	fi
+
 dev: install
 	$(RUN) flowlearn dev
 
-test: install
+test: install browser-deps
 	$(RUN) pytest $(PYTEST_ARGS)
 
 test-unit: install
@@ -36,6 +55,9 @@ test-integration: install
 
 test-e2e: install
 	$(RUN) pytest tests/e2e $(PYTEST_ARGS)
+
+test-browser: install browser-deps
+	$(RUN) pytest tests/browser $(PYTEST_ARGS)
 
 lint: install
 	$(RUN) ruff format --check .

@@ -3,6 +3,9 @@
 By default nats-server and SecantusDB start as child processes on free ports. Set
 ``FLOWLEARN_NATS_URL`` / ``FLOWLEARN_MONGODB_URI`` to use servers you already run, or
 ``FLOWLEARN_TEST_DOCKER=1`` to use testcontainers (nats, mongo:8) where a Docker engine answers.
+
+The end-to-end and browser tests share one running system (``stack``): nats-server,
+SecantusDB and the four services as separate processes, started once per session.
 """
 
 from __future__ import annotations
@@ -13,9 +16,17 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from flowlearn_cli import servers
+from flowlearn_cli.stack import Stack, StackConfig
 from pymongo import AsyncMongoClient
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests share one stream; a consumer a test creates must not first replay every event
+    # earlier tests published. (Services in production replay history by default.)
+    os.environ.setdefault("FLOWLEARN_NEW_CONSUMERS_START_AT", "new")
 
 
 @dataclass
@@ -123,3 +134,38 @@ def _mongo_replica_set_container() -> Iterator[str]:
                     raise
                 time.sleep(1)
         yield uri
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole system, driven over HTTP. Tests share it, so each uses its own user ids
+    (and stops only what it restarts); the browser tests use the seeded demo people."""
+    config = StackConfig(
+        data_dir=tmp_path_factory.mktemp("stack"),
+        nats_port=servers.free_port(),
+        mongo_port=servers.free_port(),
+        http_port=servers.free_port(),
+        env="test",
+        extra_env={"FLOWLEARN_GATEWAY_REQUEST_TIMEOUT_SECONDS": "3"},
+    )
+    running = Stack(config)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def api(stack: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.config.gateway_url, timeout=15) as client:
+        yield client
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: they are the slowest, and they change the demo organisation
+    that the end-to-end seed test expects to find freshly seeded on the shared stack."""
+    browser = [item for item in items if "browser" in Path(str(item.path)).parts]
+    if browser:
+        moved = set(browser)
+        items[:] = [item for item in items if item not in moved] + browser

@@ -4,7 +4,6 @@ nudge reaches every stream its person holds, on every gateway replica, and nobod
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -72,7 +71,7 @@ class EventReader:
         self.lines = response.aiter_lines()
         self.comments = 0
 
-    async def next_event(self, timeout: float = 10.0) -> dict[str, str]:
+    async def next_event(self, within: float = 10.0) -> dict[str, str]:
         async def read() -> dict[str, str]:
             fields: dict[str, str] = {}
             async for line in self.lines:
@@ -87,11 +86,11 @@ class EventReader:
                 fields[name] = value.removeprefix(" ")
             raise AssertionError("the stream ended")
 
-        return await asyncio.wait_for(read(), timeout)
+        return await asyncio.wait_for(read(), within)
 
-    async def next_nudge(self, timeout: float = 10.0) -> dict[str, str]:
+    async def next_nudge(self, within: float = 10.0) -> dict[str, str]:
         while True:
-            event = await self.next_event(timeout)
+            event = await self.next_event(within)
             if event.get("event") == "nudge":
                 return event
 
@@ -168,9 +167,6 @@ async def test_each_replica_sends_a_persons_nudges_to_their_streams_only(
         assert ana_on_a.comments >= 1
         assert first.state.container.notifications.open_count() == 2
         assert second.state.container.notifications.open_count() == 1
-
-    async def all_closed() -> bool:
-        return first.state.container.notifications.open_count() == 0
 
 
 async def test_a_closed_stream_is_forgotten_and_streams_per_person_are_bounded(

@@ -320,3 +320,23 @@ async def test_a_digest_goes_out_as_one_message_at_the_digest_time(
         item = await inbox_item(nc, fay, spec.id)
         assert item["status"] == NudgeStatus.DELIVERED
         assert item["deliveries"]["slack"]["status"] == "delivered"
+
+
+async def test_a_channel_turned_off_before_sending_is_not_used(
+    make_service: MakeService, nc: Client, receiver: Receiver, unique: str
+) -> None:
+    clock = FakeClock()
+    service = make_service(clock)
+    await service.start()
+    hal = f"hal-{unique}"
+    slack = {"slack": {"webhook_url": receiver.url("/off")}}
+    await put_preferences(nc, hal, channels=["slack"], destinations=slack)
+    nudge = await delivered_now(service, hal, [Channel.SLACK], clock.now)
+    await put_preferences(nc, hal, channels=["in_app"], destinations=slack)
+
+    assert (await service.channels.dispatcher.tick()).failed == 1
+
+    assert receiver.at("/off") == []
+    state = (await inbox_item(nc, hal, nudge.id))["deliveries"]["slack"]
+    assert state["status"] == "failed"
+    assert state["error"] == "slack was turned off before it was sent"

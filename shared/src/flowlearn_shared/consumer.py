@@ -179,7 +179,9 @@ def subscribe_events(
             durable_name=durable,
             ack_policy=JsAckPolicy.EXPLICIT,
             ack_wait=ACK_WAIT_SECONDS,
-            deliver_policy=DeliverPolicy.ALL,
+            deliver_policy=DeliverPolicy.ALL
+            if settings.new_consumers_start_at == "all"
+            else DeliverPolicy.NEW,
             # Retries are counted here, so the server never gives up on a message by itself.
             max_deliver=-1,
         ),

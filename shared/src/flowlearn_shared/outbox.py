@@ -61,10 +61,11 @@ class Outbox:
         cursor = self.collection.find({"published_at": None}).sort("created_at", ASCENDING)
         return await cursor.limit(limit).to_list()
 
-    async def mark_published(self, event_id: str) -> None:
-        await self.collection.update_one(
-            {"_id": event_id}, {"$set": {"published_at": datetime.now(UTC)}}
-        )
+    async def mark_published(self, event_ids: list[str]) -> None:
+        if event_ids:
+            await self.collection.update_many(
+                {"_id": {"$in": event_ids}}, {"$set": {"published_at": datetime.now(UTC)}}
+            )
 
     async def record_failure(self, event_id: str, error: str) -> None:
         await self.collection.update_one(
@@ -93,10 +94,14 @@ class OutboxRelay:
         self._wake.set()
 
     async def publish_pending(self) -> int:
-        """Publish what is pending, oldest first; stop at the first failure to keep order."""
+        """Publish what is pending, oldest first; stop at the first failure to keep order.
+        Records are marked published a batch at a time: a crash in between only means a
+        repeat publish, which the stream drops as a duplicate."""
         published = 0
         async with self._lock:
             while batch := await self.outbox.pending():
+                done: list[str] = []
+                failed = False
                 for record in batch:
                     event_id = str(record["_id"])
                     try:
@@ -109,9 +114,13 @@ class OutboxRelay:
                             extra={"event_id": event_id, "error": repr(exc)},
                         )
                         await self._record_failure(event_id, repr(exc))
-                        return published
-                    await self.outbox.mark_published(event_id)
-                    published += 1
+                        failed = True
+                        break
+                    done.append(event_id)
+                await self.outbox.mark_published(done)
+                published += len(done)
+                if failed:
+                    return published
         return published
 
     async def _record_failure(self, event_id: str, error: str) -> None:

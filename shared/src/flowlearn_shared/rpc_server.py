@@ -16,6 +16,10 @@ log = logging.getLogger("flowlearn.rpc")
 
 Req = TypeVar("Req", bound=BaseModel)
 
+# Requests a replica handles at once per subject. One at a time would queue every caller
+# behind the slowest database round trip.
+DEFAULT_CONCURRENCY = 16
+
 
 async def answer(
     raw: bytes, model: type[Req], use_case: Callable[[Req], Awaitable[Any]]
@@ -41,10 +45,13 @@ def serve(
     use_case: Callable[[Req], Awaitable[Any]],
     *,
     queue: str,
+    max_workers: int = DEFAULT_CONCURRENCY,
 ) -> None:
     """Answer ``subject`` in the service's queue group, shared by every replica."""
 
     async def handle(msg: NatsMessage) -> Reply[Any]:
         return await answer(msg.raw_message.data, model, use_case)
 
-    broker.subscriber(subject, queue=queue, title=f"{queue}:{subject}")(handle)
+    broker.subscriber(subject, queue=queue, max_workers=max_workers, title=f"{queue}:{subject}")(
+        handle
+    )

@@ -32,6 +32,9 @@ def make_broker(settings: ServiceSettings, service: str) -> NatsBroker:
         allow_reconnect=True,
         connect_timeout=5,
         graceful_timeout=15.0,
+        # Our JSON log handler, and per-message access lines only at debug level.
+        logger=logging.getLogger(f"flowlearn.{service}.broker"),
+        log_level=logging.DEBUG,
     )
 
 

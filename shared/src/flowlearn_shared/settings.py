@@ -35,6 +35,9 @@ class ServiceSettings(BaseSettings):
     # Messages fetched per pull; larger batches amortise round trips, smaller ones spread
     # work more evenly across replicas.
     consumer_batch_size: int = Field(default=50, ge=1, le=1000)
+    # Where a consumer that does not exist yet starts: "all" replays the stream's history
+    # (a service deployed later still learns what happened before it); "new" skips it.
+    new_consumers_start_at: Literal["all", "new"] = "all"
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
 
     @classmethod

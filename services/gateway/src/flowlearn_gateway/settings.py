@@ -29,6 +29,10 @@ class GatewaySettings(ServiceSettings):
     jwt_leeway_seconds: float = Field(default=30.0, ge=0)
     oidc_jwks_url: str | None = None
     jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    # The learning hub's sign-in: authorization code + PKCE with this issuer (a public client).
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_scopes: str = "openid profile email"
 
     request_timeout_seconds: float = Field(default=5.0, gt=0)
     readiness_timeout_seconds: float = Field(default=1.0, gt=0)

@@ -45,8 +45,9 @@ class NudgesSettings(ServiceSettings):
     channel_breaker_open_seconds: float = Field(default=60.0, gt=0)
     # With a digest, deliveries of one person made within this window go out as one message.
     channel_digest_gather_seconds: float = Field(default=30.0, ge=0)
-    # Where a nudge opens in the learning hub; ``{id}`` is the nudge's id.
-    hub_nudge_url: str = "http://127.0.0.1:8000/hub/nudges/{id}"
+    # The learning hub as people reach it, for links in messages; ``{id}`` is the nudge's id.
+    hub_url: str = "http://127.0.0.1:8000/hub/today"
+    hub_nudge_url: str = "http://127.0.0.1:8000/hub/today#nudge-{id}"
     smtp_host: str | None = None  # e-mail is off until set
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_from: str = "Flowlearn <nudges@flowlearn.local>"

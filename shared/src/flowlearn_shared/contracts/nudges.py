@@ -150,11 +150,14 @@ class WebhookDestination(BaseModel):
         max_length=WEBHOOK_SECRET_MAX_CHARS,
         repr=False,
         exclude_if=lambda value: value is None,
+        json_schema_extra={"writeOnly": True},
         description=(
             "Write-only signing secret: never returned. Leave it out to keep the current one."
         ),
     )
-    has_secret: bool = Field(default=False, description="Read-only: a secret is set")
+    has_secret: bool = Field(
+        default=False, json_schema_extra={"readOnly": True}, description="A secret is set"
+    )
 
 
 class EmailDestination(BaseModel):

@@ -60,7 +60,8 @@ class JournalService:
 
     async def create_entry(self, request: CreateEntryRequest) -> EntryPublic:
         actor = request.actor
-        zone = await self.zone_for(actor)
+        # The zone only decides the default day; skip the lookup when the day is given.
+        zone = actor.timezone if request.entry.occurred_on else await self.zone_for(actor)
         entry = model.new_entry(actor.user_id, request.entry, zone, self.clock())
 
         async def work(session: AsyncClientSession) -> None:

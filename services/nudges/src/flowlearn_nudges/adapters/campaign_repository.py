@@ -156,10 +156,11 @@ class Audiences:
         at: datetime,
         session: AsyncClientSession,
     ) -> bool:
-        """Record a join or leave unless a newer change is known (replays come out of order)."""
+        """Record a join or leave unless a newer change is known (replays come out of order).
+        Of two changes at the same moment the one that arrives later wins: the stream's order."""
         key = f"{community_id}\x1f{user_id}"
         doc = await self.community_memberships.find_one({"_id": key}, session=session)
-        if doc is not None and doc["at"] >= at:
+        if doc is not None and doc["at"] > at:
             return False
         await self.community_memberships.update_one(
             {"_id": key},

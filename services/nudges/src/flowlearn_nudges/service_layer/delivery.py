@@ -59,7 +59,8 @@ class SenderConfig:
     poll_seconds: float = 1.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     digest_gather: timedelta = timedelta(seconds=30)
-    hub_nudge_url: str = "http://127.0.0.1:8000/hub/nudges/{id}"
+    hub_url: str = "http://127.0.0.1:8000/hub/today"
+    hub_nudge_url: str = "http://127.0.0.1:8000/hub/today#nudge-{id}"
 
     @classmethod
     def from_settings(cls, settings: NudgesSettings) -> SenderConfig:
@@ -77,6 +78,7 @@ class SenderConfig:
                 give_up_after=timedelta(seconds=settings.channel_give_up_after_seconds),
             ),
             digest_gather=timedelta(seconds=settings.channel_digest_gather_seconds),
+            hub_url=settings.hub_url,
             hub_nudge_url=settings.hub_nudge_url,
         )
 
@@ -177,8 +179,11 @@ class ChannelDispatcher:
                 return
             del unsettled[nudge.id]
             self._holding -= 1
-            if not await self.repository.settle(nudge, token, changes.pop(nudge.id, {})):
-                report.lost += 1
+            try:
+                if not await self.repository.settle(nudge, token, changes.pop(nudge.id, {})):
+                    report.lost += 1
+            except Exception:  # its lease ends and it is taken again
+                log.exception("saving a channel delivery failed", extra={"nudge_id": nudge.id})
 
         async def run(job: _Job) -> None:
             try:
@@ -264,6 +269,8 @@ class ChannelDispatcher:
         sender = self.senders.get(channel)
         if sender is None:
             return fail(f"{channel} is not available on this server", attempted=False)
+        if channel not in person.preferences.channels:
+            return fail(f"{channel} was turned off before it was sent", attempted=False)
         try:
             endpoint = sender.endpoint(person.preferences)
         except NotConfigured as exc:
@@ -292,6 +299,10 @@ class ChannelDispatcher:
             self._failed_attempt(job, endpoint, exc.reason, exc.retry_after, now, record, report)
         except TimeoutError:
             reason = f"no answer within {self.config.send_timeout:g} s"
+            self._failed_attempt(job, endpoint, reason, None, now, record, report)
+        except Exception as exc:  # counted as an attempt, so even a bug ends in `failed`
+            log.exception("channel send raised", extra={"channel": name})
+            reason = f"unexpected error ({type(exc).__name__})"
             self._failed_attempt(job, endpoint, reason, None, now, record, report)
         else:
             self.breaker.succeeded(endpoint)
@@ -345,7 +356,7 @@ class ChannelDispatcher:
             user_id=job.person.user_id,
             channel=job.channel,
             items=items,
-            hub_link=rules.hub_link(template, ""),
+            hub_link=self.config.hub_url,
             attempt=attempts + 1,
         )
 

@@ -15,6 +15,7 @@ from flowlearn_gateway.entrypoints.http.openapi import install_problem_schema
 from flowlearn_gateway.entrypoints.http.problems import install_problem_handlers
 from flowlearn_gateway.entrypoints.http.routes import ROUTERS
 from flowlearn_gateway.settings import GatewaySettings
+from flowlearn_gateway.web import install_hub
 
 TAGS = [
     {"name": "journal", "description": "A private work journal, readable by its author only."},
@@ -52,6 +53,7 @@ TAGS = [
         "description": "Signed events from outside tools (CI, incidents) that can set off nudges.",
     },
     {"name": "health", "description": "Probes for orchestrators."},
+    {"name": "dev", "description": "Development sign-in for the learning hub (dev and test)."},
 ]
 
 
@@ -81,5 +83,7 @@ def create_app(settings: GatewaySettings, broker: NatsBroker | None = None) -> F
     app.add_middleware(AccessLogMiddleware)
     for router in ROUTERS:
         app.include_router(router)
+    # The learning hub's pages and the development sign-in.
+    install_hub(app, settings)
     install_problem_schema(app)
     return app

@@ -43,13 +43,13 @@ def refusal(address: IPAddress) -> str | None:
             return refusal(address.sixtofour)
         if address.teredo is not None:
             return refusal(address.teredo[1])
-    checks = (
+    checks = (  # most telling name first: Python also counts most of these as private
+        ("unspecified", address.is_unspecified),
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
-        ("private", address.is_private),
         ("multicast", address.is_multicast),
         ("reserved", address.is_reserved),
-        ("unspecified", address.is_unspecified),
+        ("private", address.is_private),
     )
     for name, applies in checks:
         if applies:
