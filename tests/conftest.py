@@ -20,6 +20,7 @@ import httpx
 import pytest
 from flowlearn_cli import servers
 from flowlearn_cli.stack import Stack, StackConfig
+from identity_provider import IdentityProvider
 from pymongo import AsyncMongoClient
 
 
@@ -137,7 +138,21 @@ def _mongo_replica_set_container() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def identity_provider() -> Iterator[IdentityProvider]:
+    """An OpenID provider on 127.0.0.1 that the stack's gateway trusts (its JWKS) and the
+    learning hub signs in with, as it would with the organisation's provider."""
+    provider = IdentityProvider()
+    provider.start()
+    try:
+        yield provider
+    finally:
+        provider.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, identity_provider: IdentityProvider
+) -> Iterator[Stack]:
     """The whole system, driven over HTTP. Tests share it, so each uses its own user ids
     (and stops only what it restarts); the browser tests use the seeded demo people."""
     config = StackConfig(
@@ -146,7 +161,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         mongo_port=servers.free_port(),
         http_port=servers.free_port(),
         env="test",
-        extra_env={"FLOWLEARN_GATEWAY_REQUEST_TIMEOUT_SECONDS": "3"},
+        extra_env={
+            "FLOWLEARN_GATEWAY_REQUEST_TIMEOUT_SECONDS": "3",
+            "FLOWLEARN_GATEWAY_OIDC_ISSUER": identity_provider.issuer,
+            "FLOWLEARN_GATEWAY_OIDC_CLIENT_ID": identity_provider.client_id,
+            "FLOWLEARN_GATEWAY_OIDC_JWKS_URL": f"{identity_provider.issuer}/jwks.json",
+            # The work-event hook's "incident" source, for the end-to-end nudges tests.
+            "FLOWLEARN_GATEWAY_HOOK_SECRETS": '{"incident": "e2e-incident-hook-secret-0123456789"}',
+        },
     )
     running = Stack(config)
     try:

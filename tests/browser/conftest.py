@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from flowlearn_cli.seed import seed
 from flowlearn_cli.stack import Stack
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -22,6 +22,11 @@ LAUNCH_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+
+
+# The system under test shares two cores with the browser and the test runner: give each
+# expectation the same patience as each action.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="module")

@@ -48,7 +48,11 @@ class Visitor:
         )
         assert overflow <= 0, f"{name} is {overflow}px wider than the viewport"
         self.shots.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+        # A passing notice would cover part of a full-page picture.
+        self.page.locator("#toast").evaluate("toast => toast.classList.remove('shown')")
+        self.page.screenshot(
+            path=str(self.shots / f"{name}.png"), full_page=True, animations="disabled"
+        )
 
 
 @contextmanager

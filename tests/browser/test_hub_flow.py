@@ -3,9 +3,9 @@
 Alice signs in, a nudge reaches her Today page while it is open, she answers it with a
 journal entry and sees her streak grow, marks the entry as evidence and shares it with her
 team; Bob, her teammate, sees it in his feed, asks a question that Alice answers and Bob
-accepts; Alice hosts a lunch & learn Bob joins, exports her portfolio as Markdown and
-changes her nudge settings. Every page is screenshotted under test-output/screenshots/, and
-no page may log a console error.
+accepts; Alice hosts a lunch & learn Bob joins, pitches an experiment, exports her
+portfolio as Markdown and changes her nudge settings. Every page is screenshotted under
+test-output/screenshots/, and no page may log a console error.
 """
 
 from __future__ import annotations
@@ -163,11 +163,29 @@ def lunch_and_learn(alice: Visitor, bob: Visitor, run: str) -> None:
     bob.shot("events")
 
 
-def export_portfolio(alice: Visitor, marker: str, tmp_path: Path) -> None:
+def run_an_experiment(alice: Visitor, run: str) -> None:
+    page = alice.page
+    title = f"Canary every deploy ({run})"
+    page.get_by_text("Pitch an experiment").click()
+    pitch = page.locator("#pitch-form")
+    pitch.get_by_label("Team").select_option(label="Platform team")
+    pitch.get_by_label("Title").fill(title)
+    pitch.get_by_label("The idea").fill("Send *every* deploy through the canary for a month.")
+    pitch.get_by_role("button", name="Pitch it").click()
+    experiment = page.locator("#experiments > li", has_text=title)
+    expect(experiment.locator(".pill")).to_have_text("Pitch")
+    experiment.get_by_label("What did the pitch teach you?").fill("People want data first.")
+    experiment.get_by_role("button", name="Move to prototype").click()
+    expect(experiment.locator(".pill")).to_have_text("Prototype")
+    expect(experiment.locator(".steps")).to_contain_text("People want data first.")
+
+
+def export_portfolio(alice: Visitor, marker: str, run: str, tmp_path: Path) -> None:
     page = alice.page
     alice.nav("Portfolio")
     expect(page.locator("#evidence")).to_contain_text(marker)
     expect(page.locator("#kudos")).to_contain_text("Maya Lindqvist")
+    run_an_experiment(alice, run)
     alice.shot("portfolio")
     with page.expect_download() as started:
         page.get_by_role("button", name="Download Markdown").click()
@@ -225,7 +243,7 @@ def test_a_day_with_the_learning_hub(
         sees_it_in_the_feed(bob, marker)
         ask_answer_accept(alice, bob, run)
         lunch_and_learn(alice, bob, run)
-        export_portfolio(alice, marker, tmp_path)
+        export_portfolio(alice, marker, run, tmp_path)
         change_settings(alice)
 
         assert alice.errors == [], alice.errors

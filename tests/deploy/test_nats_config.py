@@ -50,11 +50,15 @@ def test_nats_conf_has_one_user_per_service_and_admin_with_env_passwords() -> No
     assert "permissions" not in users["admin"]
 
 
-def test_nats_gateway_may_only_send_requests() -> None:
-    assert permission("gateway", "publish") == ["flowrpc.>"]
-    assert permission("gateway", "subscribe") == ["_INBOX.>"]
+def test_nats_gateway_may_only_send_requests_and_work_events() -> None:
+    assert permission("gateway", "publish") == ["flowrpc.>", WORK_EVENTS]
+    assert permission("gateway", "subscribe") == ["_INBOX.>", EventSubject.NUDGE_DELIVERED]
     for subject in RpcSubject:
         assert allowed(permission("gateway", "publish"), subject)
+    # Inbound work events only: never another service's events.
+    assert allowed(permission("gateway", "publish"), "flow.work.incident.closed.v1")
+    for event in EventSubject:
+        assert not allowed(permission("gateway", "publish"), event)
 
 
 @pytest.mark.parametrize("name", DB_SERVICES)

@@ -48,8 +48,15 @@ async def nudges(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIterator[
 
 
 @pytest.fixture
-async def sharing(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIterator[Sharing]:
-    async with sharing_replicas(nats_url, mongodb_uri, unique, FakeClock()) as replicas:
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def sharing(
+    nats_url: str, mongodb_uri: str, unique: str, clock: FakeClock
+) -> AsyncIterator[Sharing]:
+    async with sharing_replicas(nats_url, mongodb_uri, unique, clock) as replicas:
         yield replicas[0]
 
 
@@ -103,7 +110,7 @@ async def test_a_post_answering_a_nudge_marks_it_acted(
 
 
 async def test_community_members_are_reached_by_a_curators_campaign(
-    nudges: Nudges, sharing: Sharing, nc: Client, unique: str
+    nudges: Nudges, sharing: Sharing, nc: Client, clock: FakeClock, unique: str
 ) -> None:
     host, ana, bob = f"host-{unique}", f"ana-{unique}", f"bob-{unique}"
     community = await ok(
@@ -116,6 +123,7 @@ async def test_community_members_are_reached_by_a_curators_campaign(
         await ok(
             nc, RpcSubject.SHARING_JOIN_COMMUNITY, {"actor": actor(person), "community_id": ref}
         )
+    clock.advance(seconds=1)  # joining and leaving are moments apart, as in real life
     await ok(nc, RpcSubject.SHARING_LEAVE_COMMUNITY, {"actor": actor(bob), "community_id": ref})
     joined = await wait_for_events(
         nc, EventSubject.COMMUNITY_MEMBER_JOINED, lambda data: data.community_id == ref, 3

@@ -198,6 +198,23 @@ class NudgeDeliveredData(EventData):
     context: dict[str, str] = Field(default_factory=dict)
 
 
+class ErasureRequestedData(EventData):
+    """A person asked to be erased everywhere. ``posts``: what becomes of what they wrote
+    for others (posts, questions, answers...): deleted, or kept without any trace of them."""
+
+    erasure_id: str
+    user_id: str
+    posts: Literal["delete", "anonymise"]
+
+
+class PersonErasedData(EventData):
+    """One service erased everything it held of the person."""
+
+    erasure_id: str
+    user_id: str
+    service: str
+
+
 class WorkEventData(BaseModel):
     """An outside tool's payload, as it sent it (any JSON object). Rules read its fields by
     name, e.g. ``participants`` (user ids)."""
@@ -319,6 +336,22 @@ class NudgeDelivered(_Envelope):
     data: NudgeDeliveredData
 
 
+class PersonErasureRequested(_Envelope):
+    type: Literal[EventSubject.PERSON_ERASURE_REQUESTED] = EventSubject.PERSON_ERASURE_REQUESTED
+    data: ErasureRequestedData
+
+
+class PersonErased(_Envelope):
+    """One type per confirming service (``flow.<service>.person.erased.v1``), one model."""
+
+    type: Literal[
+        EventSubject.JOURNAL_PERSON_ERASED,
+        EventSubject.SHARING_PERSON_ERASED,
+        EventSubject.NUDGES_PERSON_ERASED,
+    ]
+    data: PersonErasedData
+
+
 WORK_TYPE_PATTERN = r"^flow\.work\.[a-z0-9_-]+(\.[a-z0-9_-]+)+\.v[0-9]+$"
 
 
@@ -353,7 +386,9 @@ KnownEvent = Annotated[
     | ExperimentStageChanged
     | QuestionAsked
     | AnswerAccepted
-    | NudgeDelivered,
+    | NudgeDelivered
+    | PersonErasureRequested
+    | PersonErased,
     Field(discriminator="type"),
 ]
 # Work events have open-ended types, so they are told apart by their prefix instead.

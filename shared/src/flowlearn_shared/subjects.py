@@ -39,6 +39,12 @@ class EventSubject(StrEnum):
     QUESTION_ASKED = "flow.sharing.question.asked.v1"
     ANSWER_ACCEPTED = "flow.sharing.answer.accepted.v1"
     NUDGE_DELIVERED = "flow.nudges.nudge.delivered.v1"
+    # Erasure of a person: requested once (the people directory, in sharing), confirmed by
+    # every service that holds their data.
+    PERSON_ERASURE_REQUESTED = "flow.people.person.erasure_requested.v1"
+    JOURNAL_PERSON_ERASED = "flow.journal.person.erased.v1"
+    SHARING_PERSON_ERASED = "flow.sharing.person.erased.v1"
+    NUDGES_PERSON_ERASED = "flow.nudges.person.erased.v1"
 
 
 class RpcSubject(StrEnum):
@@ -53,6 +59,7 @@ class RpcSubject(StrEnum):
     JOURNAL_PROMPTS = "flowrpc.journal.prompts"
     JOURNAL_SHARE_ENTRY = "flowrpc.journal.entry.share"
     JOURNAL_PORTFOLIO = "flowrpc.journal.portfolio"
+    JOURNAL_EXPORT_PERSONAL_DATA = "flowrpc.journal.personal_data.export"
 
     SHARING_ME = "flowrpc.sharing.me.get"
     SHARING_UPDATE_ME = "flowrpc.sharing.me.update"
@@ -104,6 +111,9 @@ class RpcSubject(StrEnum):
     SHARING_VOTE_QUESTION = "flowrpc.sharing.question.vote"
     SHARING_VOTE_ANSWER = "flowrpc.sharing.answer.vote"
     SHARING_SEARCH = "flowrpc.sharing.search"
+    SHARING_EXPORT_PERSONAL_DATA = "flowrpc.sharing.personal_data.export"
+    SHARING_ERASE_PERSON = "flowrpc.sharing.personal_data.erase"
+    SHARING_ERASURE_STATUS = "flowrpc.sharing.personal_data.erasure"
 
     NUDGES_GET_PREFERENCES = "flowrpc.nudges.preferences.get"
     NUDGES_UPDATE_PREFERENCES = "flowrpc.nudges.preferences.update"
@@ -111,6 +121,7 @@ class RpcSubject(StrEnum):
     NUDGES_ACK = "flowrpc.nudges.nudge.ack"
     NUDGES_CREATE_CAMPAIGN = "flowrpc.nudges.campaign.create"
     NUDGES_GET_CAMPAIGN = "flowrpc.nudges.campaign.get"
+    NUDGES_EXPORT_PERSONAL_DATA = "flowrpc.nudges.personal_data.export"
 
 
 # Whole families of events, for consumers that react to several of them.
@@ -120,6 +131,8 @@ SHARING_EVENTS = "flow.sharing.>"
 # Inbound events from outside tools (CI, incidents...), as ``flow.work.<source>.<type>.v1``.
 WORK_EVENTS = "flow.work.>"
 WORK_EVENT_PREFIX = "flow.work."
+# Every service's confirmation that it erased a person: ``flow.<service>.person.erased.v1``.
+PERSON_ERASED_EVENTS = "flow.*.person.erased.v1"
 
 
 _NOT_TOKEN = re.compile(r"[^a-z0-9_-]+")

@@ -8,10 +8,11 @@ from typing import Any
 
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
-from flowlearn_shared.consumer import subscribe_events
+from flowlearn_shared.consumer import ProcessedEvents, subscribe_events
 from flowlearn_shared.logs import configure_logging
 from flowlearn_shared.mongo import make_client
 from flowlearn_shared.outbox import Outbox, OutboxRelay
+from flowlearn_shared.personal_data import ErasedPeople, ErasureConsumer
 from flowlearn_shared.runtime import (
     JetStreamPublisher,
     connect_and_prepare,
@@ -24,11 +25,14 @@ from flowlearn_shared.subjects import EventSubject
 from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo import AsyncMongoClient
 
+from flowlearn_journal.adapters.personal_data import JournalPersonalData
 from flowlearn_journal.adapters.portfolio import PortfolioRepository
 from flowlearn_journal.adapters.repository import EntryRepository
 from flowlearn_journal.adapters.zones import ZoneBook
 from flowlearn_journal.entrypoints import messaging
+from flowlearn_journal.entrypoints import personal_data as personal_data_entrypoints
 from flowlearn_journal.service_layer.handlers import JournalService
+from flowlearn_journal.service_layer.personal_data import JournalPersonalDataService
 from flowlearn_journal.service_layer.portfolio import PortfolioEvents, PortfolioService
 from flowlearn_journal.service_layer.profiles import ProfileHandler
 from flowlearn_journal.settings import JournalSettings
@@ -53,12 +57,16 @@ class Journal:
     service: JournalService
     portfolio_repository: PortfolioRepository
     portfolio: PortfolioService
+    personal_data: JournalPersonalDataService
+    processed_erasures: ProcessedEvents
 
     async def start(self) -> None:
         await connect_and_prepare(self.broker, self.settings)
         await self.repository.ensure_indexes()
         await self.portfolio_repository.ensure_indexes()
         await self.outbox.ensure_indexes()
+        await self.personal_data.ensure_indexes()
+        await self.processed_erasures.ensure_indexes()
         await start_broker(self.broker)
         self.relay.start()
         self.relay.notify()  # publish anything a previous run left behind
@@ -87,11 +95,23 @@ def bootstrap(settings: JournalSettings | None = None) -> Journal:
         max_bytes=settings.portfolio_max_bytes,
     )
     messaging.register(broker, service, portfolio)
+    personal_data = JournalPersonalDataService(JournalPersonalData(db), ErasedPeople(db))
+    processed_erasures = ProcessedEvents(mongo, db, settings.erasure_consumer)
+    on_erasure = ErasureConsumer(
+        SERVICE,
+        personal_data.erase,
+        erased=personal_data.erased,
+        outbox=outbox,
+        processed=processed_erasures,
+        relay=relay,
+    )
+    personal_data_entrypoints.register(broker, settings, personal_data, on_erasure)
     subscribe_events(
         broker,
         subject=EventSubject.PROFILE_UPDATED,
         durable=settings.profiles_consumer,
-        handler=ProfileHandler(zones),
+        # Events about a person written before their erasure do not bring them back.
+        handler=personal_data.screen.handler(ProfileHandler(zones)),
         settings=settings,
         title="journal:profiles",
     )
@@ -101,13 +121,23 @@ def bootstrap(settings: JournalSettings | None = None) -> Journal:
             broker,
             subject=subject,
             durable=f"{settings.portfolio_consumer}-{purpose}",
-            handler=portfolio_events,
+            handler=personal_data.screen.handler(portfolio_events),
             settings=settings,
             title=f"journal:portfolio-{purpose}",
         )
     register_health(broker, SERVICE, mongo)
     return Journal(
-        settings, broker, mongo, outbox, relay, repository, service, portfolio_repository, portfolio
+        settings,
+        broker,
+        mongo,
+        outbox,
+        relay,
+        repository,
+        service,
+        portfolio_repository,
+        portfolio,
+        personal_data=personal_data,
+        processed_erasures=processed_erasures,
     )
 
 

@@ -12,6 +12,8 @@ class JournalSettings(ServiceSettings):
     profiles_consumer: str = "journal-profiles"
     # Durable names of the portfolio's consumers: ``<name>-kudos``, ``-answers``, ``-experiments``.
     portfolio_consumer: str = "journal-portfolio"
+    # Durable consumer of erasure requests (personal data).
+    erasure_consumer: str = "journal-erasure"
     # The xAPI actor's ``account.homePage``: the address of this Flowlearn installation.
     xapi_home_page: str = "http://127.0.0.1:8000"
     # A portfolio reply must fit in one NATS message (1 MB by default); the oldest items

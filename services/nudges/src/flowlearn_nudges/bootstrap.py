@@ -16,6 +16,7 @@ from flowlearn_shared.events import Event
 from flowlearn_shared.logs import configure_logging
 from flowlearn_shared.mongo import make_client
 from flowlearn_shared.outbox import Outbox, OutboxRelay
+from flowlearn_shared.personal_data import ErasedPeople, ErasureConsumer
 from flowlearn_shared.runtime import (
     JetStreamPublisher,
     connect_and_prepare,
@@ -31,14 +32,17 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from flowlearn_nudges.adapters.campaign_repository import Audiences, CampaignRepository
 from flowlearn_nudges.adapters.nudge_repository import NudgeRepository
 from flowlearn_nudges.adapters.people_repository import PeopleRepository
+from flowlearn_nudges.adapters.personal_data import NudgesPersonalData
 from flowlearn_nudges.adapters.repository import ActivityRepository
 from flowlearn_nudges.adapters.rule_repository import RuleRepository
 from flowlearn_nudges.channel_bootstrap import Channels, build_channels
 from flowlearn_nudges.domain.rules import DEFAULT_RULES
 from flowlearn_nudges.entrypoints import messaging
+from flowlearn_nudges.entrypoints import personal_data as personal_data_entrypoints
 from flowlearn_nudges.service_layer.api import NudgesApi
 from flowlearn_nudges.service_layer.campaigns import CampaignService
 from flowlearn_nudges.service_layer.handlers import Reactions, once
+from flowlearn_nudges.service_layer.personal_data import NudgesPersonalDataService
 from flowlearn_nudges.service_layer.planner import Planner
 from flowlearn_nudges.service_layer.rule_engine import RuleEngine
 from flowlearn_nudges.service_layer.scheduler import Scheduler
@@ -75,6 +79,8 @@ class Nudges:
     scheduler: Scheduler
     campaigns: CampaignService
     processed_work: ProcessedEvents
+    personal_data: NudgesPersonalDataService
+    processed_erasures: ProcessedEvents
     channels: Channels  # Slack, Teams, webhook and e-mail senders
 
     async def start(self) -> None:
@@ -87,6 +93,8 @@ class Nudges:
         await self.campaigns.campaigns.ensure_indexes()
         await self.campaigns.audiences.ensure_indexes()
         await self.processed_work.ensure_indexes()
+        await self.personal_data.ensure_indexes()
+        await self.processed_erasures.ensure_indexes()
         await self.outbox.ensure_indexes()
         for processed in (self.processed, self.processed_people, self.processed_sharing):
             await processed.ensure_indexes()
@@ -160,14 +168,28 @@ def bootstrap(settings: NudgesSettings | None = None, clock: Clock = utc_now) ->
         await reactions.on_people(event, session)
         await campaigns.on_people(event, session)
 
+    personal_data = NudgesPersonalDataService(NudgesPersonalData(db), ErasedPeople(db))
+    processed_erasures = ProcessedEvents(mongo, db, settings.erasure_consumer)
+    on_erasure = ErasureConsumer(
+        SERVICE,
+        personal_data.erase,
+        erased=personal_data.erased,
+        outbox=outbox,
+        processed=processed_erasures,
+        relay=relay,
+        clock=clock,
+    )
+    personal_data_entrypoints.register(broker, settings, personal_data, on_erasure)
+    # Events about a person written before their erasure do not bring them back.
+    screened = personal_data.screen.reaction
     messaging.register(
         broker,
         settings,
         api,
-        on_journal_event=once(processed, reactions.on_journal),
-        on_people_event=once(processed_people, on_people),
-        on_sharing_event=once(processed_sharing, reactions.on_sharing),
-        on_work_event=once(processed_work, WorkEvents(reactions.rules).on_work),
+        on_journal_event=once(processed, screened(reactions.on_journal)),
+        on_people_event=once(processed_people, screened(on_people)),
+        on_sharing_event=once(processed_sharing, screened(reactions.on_sharing)),
+        on_work_event=once(processed_work, screened(WorkEvents(reactions.rules).on_work)),
         campaigns=campaigns,
     )
     register_health(broker, SERVICE, mongo)
@@ -190,6 +212,8 @@ def bootstrap(settings: NudgesSettings | None = None, clock: Clock = utc_now) ->
         scheduler,
         campaigns,
         processed_work,
+        personal_data=personal_data,
+        processed_erasures=processed_erasures,
         channels=channels,
     )
 

@@ -14,6 +14,7 @@ class NudgesSettings(ServiceSettings):
     people_consumer: str = "nudges-people"
     sharing_consumer: str = "nudges-sharing"
     work_consumer: str = "nudges-work-events"
+    erasure_consumer: str = "nudges-erasure"
     # The delivery loop runs in every replica; leases keep them from doubling up.
     scheduler_enabled: bool = True
     scheduler_poll_seconds: float = Field(default=1.0, gt=0)

@@ -9,9 +9,11 @@ from typing import Any
 
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
+from flowlearn_shared.consumer import ProcessedEvents
 from flowlearn_shared.logs import configure_logging
 from flowlearn_shared.mongo import make_client
 from flowlearn_shared.outbox import Outbox, OutboxRelay
+from flowlearn_shared.personal_data import ErasedPeople, ErasureConsumer
 from flowlearn_shared.runtime import (
     JetStreamPublisher,
     connect_and_prepare,
@@ -24,6 +26,9 @@ from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo import AsyncMongoClient
 
 from flowlearn_sharing.adapters.people_repository import PeopleRepository
+from flowlearn_sharing.adapters.personal_data.erase import SharingEraser
+from flowlearn_sharing.adapters.personal_data.export import SharingExportReader
+from flowlearn_sharing.adapters.personal_data.requests import ErasureRequests
 from flowlearn_sharing.adapters.post_repository import PostRepository
 from flowlearn_sharing.adapters.question_repository import QuestionRepository
 from flowlearn_sharing.adapters.search_repository import SearchRepository
@@ -32,10 +37,12 @@ from flowlearn_sharing.entrypoints import experiments as experiment_entrypoints
 from flowlearn_sharing.entrypoints import gatherings as gathering_entrypoints
 from flowlearn_sharing.entrypoints import kudos as kudos_entrypoints
 from flowlearn_sharing.entrypoints import messaging
+from flowlearn_sharing.entrypoints import personal_data as personal_data_entrypoints
 from flowlearn_sharing.entrypoints import questions as questions_entrypoints
 from flowlearn_sharing.entrypoints import reviews as review_entrypoints
 from flowlearn_sharing.service_layer.journal_shares import JournalShareHandler
 from flowlearn_sharing.service_layer.people import PeopleService
+from flowlearn_sharing.service_layer.personal_data import SharingPersonalDataService
 from flowlearn_sharing.service_layer.posts import PostService
 from flowlearn_sharing.service_layer.questions import QuestionService
 from flowlearn_sharing.service_layer.search import SearchService
@@ -65,6 +72,8 @@ class Sharing:
     question_repository: QuestionRepository
     questions: QuestionService
     social: Social
+    personal_data: SharingPersonalDataService
+    processed_erasures: ProcessedEvents
 
     async def start(self) -> None:
         await connect_and_prepare(self.broker, self.settings)
@@ -72,6 +81,8 @@ class Sharing:
         await self.post_repository.ensure_indexes()
         await self.question_repository.ensure_indexes()
         await self.social.ensure_indexes()
+        await self.personal_data.ensure_indexes()
+        await self.processed_erasures.ensure_indexes()
         await self.outbox.ensure_indexes()
         await start_broker(self.broker)
         self.relay.start()
@@ -99,7 +110,29 @@ def bootstrap(
     post_repository = PostRepository(db)
     people = PeopleService(people_repository, outbox, uow, clock)
     posts = PostService(post_repository, people_repository, people, outbox, uow, clock)
-    messaging.register(broker, settings, people, posts, JournalShareHandler(posts, clock))
+    personal_data = SharingPersonalDataService(
+        SharingExportReader(db),
+        SharingEraser(db, uow),
+        ErasureRequests(db),
+        ErasedPeople(db),
+        outbox,
+        uow,
+        clock,
+    )
+    processed_erasures = ProcessedEvents(mongo, db, settings.erasure_consumer)
+    on_erasure = ErasureConsumer(
+        SERVICE,
+        personal_data.erase,
+        erased=personal_data.erased,
+        outbox=outbox,
+        processed=processed_erasures,
+        relay=relay,
+        clock=clock,
+    )
+    personal_data_entrypoints.register(broker, settings, personal_data, on_erasure)
+    # A share written before its author's erasure does not bring them back.
+    on_share = personal_data.screen.handler(JournalShareHandler(posts, clock))
+    messaging.register(broker, settings, people, posts, on_share)
     question_repository = QuestionRepository(db)
     questions = QuestionService(question_repository, people_repository, people, outbox, uow, clock)
     search = SearchService(SearchRepository(db), people_repository)
@@ -133,6 +166,8 @@ def bootstrap(
         question_repository=question_repository,
         questions=questions,
         social=social,
+        personal_data=personal_data,
+        processed_erasures=processed_erasures,
     )
 
 

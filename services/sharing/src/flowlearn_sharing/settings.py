@@ -10,5 +10,8 @@ class SharingSettings(ServiceSettings):
 
     database: str = "flowlearn_sharing"
     journal_shares_consumer: str = "sharing-journal-shares"
+    # Durable consumers of erasure requests and of every service's confirmation.
+    erasure_consumer: str = "sharing-erasure"
+    erasure_status_consumer: str = "sharing-erasure-confirmations"
     # How often ended gatherings and due post reviews are looked for.
     sweep_interval_seconds: float = Field(default=30.0, gt=0)

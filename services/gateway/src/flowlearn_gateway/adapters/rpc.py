@@ -72,6 +72,10 @@ class RpcClient:
             if isinstance(payload, BaseModel)
             else to_json(payload)
         )
+        if not nats_connected(self.broker):
+            # While NATS is away the client would buffer the request and send it on
+            # reconnect, after the caller got its 503: refuse at once, and send nothing.
+            raise ServiceUnavailable(service, "NATS not connected")
         try:
             msg = await self.broker.request(body, subject, timeout=wait_seconds or self.timeout)
         except nats.errors.NoRespondersError:

@@ -16,12 +16,13 @@ from string import Template
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Path as PathParam
+from fastapi import APIRouter
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from flowlearn_gateway import __version__
 from flowlearn_gateway.settings import GatewaySettings
-from flowlearn_gateway.web.dev_tokens import DEMO_PEOPLE, dev_sign_in_enabled
+from flowlearn_gateway.web.dev_tokens import DEMO_PEOPLE, DemoPerson, dev_sign_in_enabled
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -106,23 +107,22 @@ def _nav(current: str) -> str:
     return '<nav class="site-nav" aria-label="Hub"><ul>' + "".join(links) + "</ul></nav>"
 
 
+def _person_button(person: DemoPerson) -> str:
+    meta = f"{person.role} · {person.timezone}"
+    return (
+        f'<li><button type="button" class="person" data-user="{escape(person.user_id)}">'
+        f'<span class="person-name">{escape(person.name)}</span>'
+        f'<span class="person-meta">{escape(meta)}</span></button></li>'
+    )
+
+
 def _sign_in_options(settings: GatewaySettings) -> dict[str, str]:
     oidc = ""
     if settings.oidc_issuer and settings.oidc_client_id:
         oidc = _template("signin_oidc").substitute()
     dev = ""
     if dev_sign_in_enabled(settings):
-        people = "".join(
-            '<li><button type="button" class="person" data-user="{user}">'
-            '<span class="person-name">{name}</span>'
-            '<span class="person-meta">{role} · {zone}</span></button></li>'.format(
-                user=escape(p.user_id),
-                name=escape(p.name),
-                role=escape(p.role),
-                zone=escape(p.timezone),
-            )
-            for p in DEMO_PEOPLE
-        )
+        people = "".join(_person_button(person) for person in DEMO_PEOPLE)
         dev = _template("signin_dev").substitute(people=people)
     nothing = ""
     if not oidc and not dev:

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from flowlearn_shared.contracts.nudges import NudgeType
-from flowlearn_shared.subjects import EventSubject
+from flowlearn_shared.subjects import EventSubject, work_subject
 
 
 class Target(StrEnum):
@@ -237,6 +237,15 @@ DEFAULT_RULES: list[Rule] = [
         nudge=NudgeType.MICRO_LEARNING,
         to=Target.AUTHOR,
         message="You enrolled in a collection. Its first item is ready for you.",
+        builtin=True,
+    ),
+    # Work events from a hook source named "incident" (its secret configured on the gateway).
+    Rule(
+        id="builtin:incident-closed-reflect",
+        on=work_subject("incident", "closed"),
+        nudge=NudgeType.REFLECT,
+        to=Target.PARTICIPANTS,
+        message="The incident you worked on is closed. While it is fresh: what did you learn?",
         builtin=True,
     ),
 ]

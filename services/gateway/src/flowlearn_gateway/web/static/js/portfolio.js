@@ -2,9 +2,10 @@
 
 import { api, problemText, query } from "./lib/api.js";
 import { $, $$, busy, empty, formatDate, formatDateTime, h, replace, toast } from "./lib/dom.js";
-import { ENTRY_KINDS, STAGES } from "./lib/labels.js";
+import { ENTRY_KINDS } from "./lib/labels.js";
 import { markdownBlock } from "./lib/markdown.js";
 import { startPage } from "./lib/shell.js";
+import { initExperiments } from "./experiments.js";
 
 const FALLBACK_NAMES = { md: "portfolio.md", json: "portfolio.json", xapi: "portfolio-xapi.json" };
 
@@ -62,27 +63,6 @@ function answerItem(answer) {
   );
 }
 
-function experimentItem(experiment) {
-  return h(
-    "li",
-    { class: "item" },
-    h("div", { class: "item-meta" }, h("span", { class: "pill" }, STAGES[experiment.stage] || experiment.stage)),
-    h("h3", {}, experiment.title),
-    h(
-      "ol",
-      { class: "steps" },
-      experiment.steps.map((step) =>
-        h(
-          "li",
-          {},
-          `${STAGES[step.to_stage] || step.to_stage} · ${formatDate(step.at)}`,
-          step.learned ? ` — ${step.learned}` : "",
-        ),
-      ),
-    ),
-  );
-}
-
 function filename(response, format) {
   const header = response.headers.get("Content-Disposition") || "";
   return /filename="([^"]+)"/.exec(header)?.[1] || FALLBACK_NAMES[format];
@@ -115,5 +95,5 @@ await startPage(async () => {
   fill($("#evidence"), portfolio.evidence, evidenceItem, "Mark journal entries as evidence, or write achievements, and they appear here.");
   fill($("#kudos"), portfolio.kudos, kudosItem, "No kudos yet.");
   fill($("#answers"), portfolio.answers, answerItem, "Answers the asker accepts appear here.");
-  fill($("#experiments"), portfolio.experiments, experimentItem, "Experiments you run with your team appear here.");
+  await initExperiments();
 });

@@ -131,8 +131,12 @@ async function savePrefs(event) {
 await startPage(async () => {
   const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
   $("#zones").replaceChildren(...zones.map((zone) => h("option", { value: zone })));
-  fillProfile(await profile());
-  fillPrefs(await api("/v1/nudges/preferences"));
+  // The forms stay disabled until they hold what is saved, so nothing typed is overwritten.
+  const [me, loaded] = await Promise.all([profile(), api("/v1/nudges/preferences")]);
+  fillProfile(me);
+  fillPrefs(loaded);
+  $("#profile-fields").disabled = false;
+  $("#prefs-fields").disabled = false;
   profileForm.addEventListener("submit", saveProfile);
   prefsForm.addEventListener("submit", savePrefs);
 });

@@ -6,6 +6,10 @@ import { $, h, toast } from "./dom.js";
 
 let me = null;
 
+// Every form here is sent by script. Until a page's script has wired up its forms, a submit
+// must not fall back to the browser's own (a GET that would put what was typed in the URL).
+document.addEventListener("submit", (event) => event.preventDefault(), true);
+
 /** The signed-in person's profile (GET /v1/me), loaded once per page. */
 export async function profile() {
   me ??= await api("/v1/me");
