@@ -50,10 +50,18 @@ def nudge_arrives_live(alice: Visitor, scene: Api, message: str) -> Locator:
     return nudge
 
 
-def answer_nudge(alice: Visitor, nudge: Locator, message: str, body: str) -> None:
+def answer_nudge(
+    alice: Visitor, nudge: Locator, message: str, body: str, *, from_link: bool
+) -> None:
     page = alice.page
     before = streak(alice)
-    nudge.get_by_role("button", name="Write about it").click()
+    if from_link:
+        # As from the link the nudge carries to Slack, Teams or e-mail: Today opens with it.
+        nudge_id = nudge.get_attribute("data-nudge-id")
+        page.goto(f"/hub/nudges/{nudge_id}")
+        expect(page.locator("#live-state")).to_have_text("Live")
+    else:
+        nudge.get_by_role("button", name="Write about it").click()
     expect(page.locator("#quick-prompt")).to_have_text(message)
     expect(page.get_by_label("Title")).to_have_value(message)
     expect(page.get_by_label("Your entry")).to_be_focused()
@@ -236,7 +244,7 @@ def test_a_day_with_the_learning_hub(
 
         nudge = nudge_arrives_live(alice, scene, message)
         alice.shot("today")
-        answer_nudge(alice, nudge, message, body)
+        answer_nudge(alice, nudge, message, body, from_link=viewport == "phone")
         keep_and_share(alice, marker, run)
 
         sign_in(bob, "bob")

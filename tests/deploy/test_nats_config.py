@@ -25,6 +25,7 @@ from flowlearn_shared.subjects import (
     DEAD_LETTER_STREAM_SUBJECTS,
     EVENTS_STREAM,
     EVENTS_STREAM_SUBJECTS,
+    WORK_EVENTS,
     EventSubject,
     RpcSubject,
     health_subject,
@@ -76,8 +77,11 @@ def test_nats_service_permissions_are_limited_to_its_subjects(name: str) -> None
             assert not allowed(publish, f"flow.{other}.anything.happened.v1")
             assert not allowed(publish, health_subject(other))
             assert not allowed(subscribe, f"flowrpc.{other}.x")
+    # Each service publishes its own domain's events; the people directory (profiles,
+    # memberships, erasure requests) lives in the sharing service.
+    domains = (f"flow.{name}.", *(["flow.people."] if name == "sharing" else []))
     for event in EventSubject:
-        assert allowed(publish, event) == event.startswith(f"flow.{name}.")
+        assert allowed(publish, event) == event.startswith(domains), event
     for request in RpcSubject:
         # Only the gateway sends requests: services trust the actor a request carries.
         assert not allowed(publish, request)

@@ -132,9 +132,11 @@ class ErasureScreen:
             return event
         data = event.data
         people = {f: v for f in PERSON_FIELDS if isinstance(v := getattr(data, f, None), str)}
-        lists = {f: list(v) for f in PEOPLE_LIST_FIELDS if isinstance(v := getattr(data, f, None), list)}
+        lists = {
+            f: list(v) for f in PEOPLE_LIST_FIELDS if isinstance(v := getattr(data, f, None), list)
+        }
         named = set(people.values()) | {p for values in lists.values() for p in values}
-        erased = await self.erased.erased_after(named, event.time, session)
+        erased = {}  # mutation
         if not erased:
             return event
         changes: dict[str, Any] = {}

@@ -42,5 +42,5 @@ class JournalPersonalDataService:
         return pack(SERVICE, sections_of(export), request.cursor)
 
     async def erase(self, request: PersonErasureRequested) -> dict[str, int]:
-        delete_authored = request.data.posts == ContentChoice.DELETE
+        delete_authored = ContentChoice(request.data.posts) == ContentChoice.DELETE
         return await self.data.erase(request.data.user_id, delete_authored)

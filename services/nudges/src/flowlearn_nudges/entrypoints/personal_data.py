@@ -23,7 +23,11 @@ def register(
     on_erasure: EventHandler,
 ) -> None:
     serve(
-        broker, RpcSubject.NUDGES_EXPORT_PERSONAL_DATA, ExportPartRequest, service.export, queue=QUEUE
+        broker,
+        RpcSubject.NUDGES_EXPORT_PERSONAL_DATA,
+        ExportPartRequest,
+        service.export,
+        queue=QUEUE,
     )
     subscribe_events(
         broker,

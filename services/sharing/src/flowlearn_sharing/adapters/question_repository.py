@@ -237,8 +237,14 @@ class QuestionRepository:
 
     # Expertise
     async def accepted_answers_by_author(self, tags: list[str], seen_by: Viewer) -> Counter[str]:
-        """Accepted answers on questions with any of ``tags`` that ``seen_by`` may see."""
-        match = {"accepted": True, "tags": {"$in": tags}, **visible_to(seen_by)}
+        """Accepted answers on questions with any of ``tags`` that ``seen_by`` may see. An
+        erased person's answers kept anonymously never count: nobody is behind them."""
+        match = {
+            "accepted": True,
+            "tags": {"$in": tags},
+            "anonymous": {"$ne": True},
+            **visible_to(seen_by),
+        }
         return await self._count_by_author(self.answers, match)
 
     async def posts_by_author(self, tags: list[str], seen_by: Viewer) -> Counter[str]:

@@ -64,7 +64,10 @@ def register(
             "The sharing service erased a person; via the outbox, on FLOW_EVENTS.",
         ),
     ]
-    for subject, schema, description in published:
+    for event_subject, schema, description in published:
         broker.publisher(
-            subject, schema=schema, title=f"sharing:{subject}", description=description
+            event_subject,
+            schema=schema,
+            title=f"sharing:{event_subject}",
+            description=description,
         )

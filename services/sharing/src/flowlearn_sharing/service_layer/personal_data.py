@@ -18,10 +18,10 @@ from uuid import uuid4
 
 from flowlearn_shared.contracts.personal_data import (
     ContentChoice,
+    EraseRequest,
     ErasureAccepted,
     ErasureRef,
     ErasureStatus,
-    EraseRequest,
     ExportPart,
     ExportPartRequest,
     ServiceErasure,
@@ -131,7 +131,7 @@ class SharingPersonalDataService:
         return status_of(doc)
 
     async def erase(self, request: PersonErasureRequested) -> dict[str, int]:
-        delete_authored = request.data.posts == ContentChoice.DELETE
+        delete_authored = ContentChoice(request.data.posts) == ContentChoice.DELETE
         return await self.eraser.erase(request.data.user_id, delete_authored, self.clock())
 
     async def on_confirmation(self, event: Event) -> None:

@@ -226,7 +226,9 @@ class SharingEraser:
         if delete:
             given = (await kudos.delete_many({"from_id": user_id})).deleted_count
         else:
-            kept = await kudos.update_many({"from_id": user_id}, {"$set": {"from_id": ERASED_PERSON}})
+            kept = await kudos.update_many(
+                {"from_id": user_id}, {"$set": {"from_id": ERASED_PERSON}}
+            )
             given = kept.modified_count
         return received.modified_count + given
 

@@ -150,7 +150,9 @@ class SharingExportReader:
                     interval_days=int(d["interval_days"]),
                     enrolled_at=d["enrolled_at"],
                 )
-                for d in await _all(db["collection_enrollments"], {"user_id": user_id}, "enrolled_at")
+                for d in await _all(
+                    db["collection_enrollments"], {"user_id": user_id}, "enrolled_at"
+                )
             ],
             gatherings_hosted=[
                 GatheringExport(
@@ -170,7 +172,9 @@ class SharingExportReader:
                 for d in await _all(db["gatherings"], {"author_id": user_id})
             ],
             rsvps=[
-                RsvpExport(gathering_id=d["gathering_id"], status=d["status"], created_at=d["created_at"])
+                RsvpExport(
+                    gathering_id=d["gathering_id"], status=d["status"], created_at=d["created_at"]
+                )
                 for d in await _all(db["gathering_rsvps"], {"user_id": user_id})
             ],
             experiments=[
