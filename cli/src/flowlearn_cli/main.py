@@ -89,6 +89,7 @@ def _print_welcome(config: StackConfig) -> None:
     people = ", ".join(f"{user} ({role})" for user, role, _, _ in DEMO_PEOPLE)
     typer.echo(
         f"\nFlowlearn is running at {config.gateway_url}\n"
+        f"  the hub:    {config.gateway_url}/hub/   (pick a demo person to sign in)\n"
         f"  API docs:   {config.gateway_url}/docs\n"
         f"  demo users: {people}\n"
         f"  a token:    .venv/bin/flowlearn token alice   (or --role manager|curator|admin)\n"
