@@ -136,7 +136,7 @@ class ErasureScreen:
             f: list(v) for f in PEOPLE_LIST_FIELDS if isinstance(v := getattr(data, f, None), list)
         }
         named = set(people.values()) | {p for values in lists.values() for p in values}
-        erased = {}  # mutation
+        erased = await self.erased.erased_after(named, event.time, session)
         if not erased:
             return event
         changes: dict[str, Any] = {}
