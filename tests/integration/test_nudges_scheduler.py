@@ -151,6 +151,13 @@ async def test_work_event_in_nudge_out_at_the_right_local_time(
         ),
     )
     await js.publish(profile.type, serialize_event(profile), stream=EVENTS_STREAM)
+
+    async def profile_applied() -> bool:
+        # Profiles and journal entries arrive on different consumers: without this wait the
+        # entry could be planned in the default zone before the profile lands.
+        return (await service.people.get(ana)).schedule.timezone == "Europe/Berlin"
+
+    await eventually(profile_applied)
     mistake = JournalEntryCreated(
         source="tests",
         subject=ana,
