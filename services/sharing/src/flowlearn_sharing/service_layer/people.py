@@ -136,7 +136,8 @@ class PeopleService:
 
     async def _managed_team(self, actor: Actor, team_id: str) -> Team:
         team = await self.repository.get_team(team_id)
-        if team is None:
+        # As for reading the roster: outsiders are not told the team exists.
+        if team is None or not (team.is_member(actor.user_id) or "admin" in actor.roles):
             raise NotFound("no such team")
         try:
             people.check_can_manage_members(team, actor.user_id, actor.roles)
