@@ -27,6 +27,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from flowlearn_shared.events import Event, parse_event
+from flowlearn_shared.rpc_server import raw_body
 from flowlearn_shared.settings import ServiceSettings
 from flowlearn_shared.subjects import (
     DEAD_LETTER_STREAM,
@@ -186,5 +187,8 @@ def subscribe_events(
             max_deliver=-1,
         ),
         ack_policy=AckPolicy.MANUAL,
+        # The handler parses the payload itself; FastStream's JSON decoding would fail on
+        # hostile input (deep nesting) before it could be dead-lettered.
+        decoder=raw_body,
         title=title or f"{durable}:{subject}",
     )(consume)

@@ -38,6 +38,14 @@ async def answer(
         return Reply(problem=Problem(title="Internal error", status=500))
 
 
+async def raw_body(msg: Any) -> bytes:
+    # The handler parses the body itself (``answer``). FastStream's own JSON decoding
+    # would run first and die on hostile input (deeply nested JSON raises RecursionError),
+    # leaving the caller without a reply.
+    body: bytes = msg.body
+    return body
+
+
 def serve(
     broker: NatsBroker,
     subject: str,
@@ -52,6 +60,10 @@ def serve(
     async def handle(msg: NatsMessage) -> Reply[Any]:
         return await answer(msg.raw_message.data, model, use_case)
 
-    broker.subscriber(subject, queue=queue, max_workers=max_workers, title=f"{queue}:{subject}")(
-        handle
-    )
+    broker.subscriber(
+        subject,
+        queue=queue,
+        max_workers=max_workers,
+        title=f"{queue}:{subject}",
+        decoder=raw_body,
+    )(handle)

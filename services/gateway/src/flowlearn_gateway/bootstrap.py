@@ -15,6 +15,7 @@ from flowlearn_gateway.adapters.health import HealthClient
 from flowlearn_gateway.adapters.journal import JournalClient
 from flowlearn_gateway.adapters.notifications import NotificationHub, StreamTickets
 from flowlearn_gateway.adapters.profiles import ProfileEnsurer
+from flowlearn_gateway.adapters.rate_counters import KvCounters
 from flowlearn_gateway.adapters.rpc import RpcClient
 from flowlearn_gateway.adapters.tokens import TokenVerifier
 from flowlearn_gateway.adapters.work_events import WorkEventPublisher
@@ -36,6 +37,7 @@ class Container:
     notifications: NotificationHub
     tickets: StreamTickets
     work_events: WorkEventPublisher
+    rate_counters: KvCounters
 
 
 def build_container(settings: GatewaySettings, broker: NatsBroker | None = None) -> Container:
@@ -62,6 +64,11 @@ def build_container(settings: GatewaySettings, broker: NatsBroker | None = None)
             settings.jwt_secret.get_secret_value(), settings.notifications_ticket_seconds
         ),
         work_events=WorkEventPublisher(broker, timeout=settings.request_timeout_seconds),
+        rate_counters=KvCounters(
+            lambda: broker.connection,
+            settings.rate_limit_bucket,
+            ttl_seconds=settings.rate_limit_window_seconds,
+        ),
     )
 
 
@@ -74,6 +81,11 @@ async def _connect(container: Container) -> None:
     log.info("connected to NATS")
     # Every replica hears every delivered nudge, for the streams its own clients hold.
     await container.notifications.start(container.broker.connection)
+    if container.settings.rate_limiting:
+        try:
+            await container.rate_counters.prepare()
+        except Exception as exc:
+            log.warning("rate-limit bucket not ready: %s", exc)
 
 
 def _report_failure(task: asyncio.Task[None]) -> None:

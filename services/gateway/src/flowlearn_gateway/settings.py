@@ -56,6 +56,18 @@ class GatewaySettings(ServiceSettings):
     # Nudges replayed from the inbox to a client reconnecting with Last-Event-ID.
     notifications_replay_limit: int = Field(default=50, ge=0, le=100)
 
+    # Rate limits per user (token subject) and per client IP, in fixed windows counted in
+    # a NATS key-value bucket shared by every replica. Unset = on, except in env "test".
+    rate_limit_enabled: bool | None = None
+    rate_limit_per_user: int = Field(default=600, ge=1)
+    rate_limit_per_ip: int = Field(default=1200, ge=1)
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    rate_limit_bucket: str = Field(default="flowlearn_rate_limits", pattern=r"^[A-Za-z0-9_-]+$")
+
+    @property
+    def rate_limiting(self) -> bool:
+        return self.env != "test" if self.rate_limit_enabled is None else self.rate_limit_enabled
+
     @model_validator(mode="after")
     def _secret_fit_for_env(self) -> Self:
         # A guessable HS256 secret would let anyone mint tokens for any user.

@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flowlearn_shared.contracts.personal_data import ERASED_PERSON
 from flowlearn_shared.rpc import Actor
 
 from flowlearn_gateway.domain.errors import AuthenticationFailed
@@ -42,6 +43,9 @@ def _roles(claims: Mapping[str, Any]) -> list[str]:
 def actor_from_claims(claims: Mapping[str, Any]) -> Actor:
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_USER_ID:
+        raise AuthenticationFailed("The token's 'sub' claim is missing or invalid")
+    if sub == ERASED_PERSON:
+        # The stand-in for erased authors: whoever held it would own their kept work.
         raise AuthenticationFailed("The token's 'sub' claim is missing or invalid")
     zone = claims.get("zoneinfo")
     name = claims.get("name")

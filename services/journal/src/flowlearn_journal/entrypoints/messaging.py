@@ -24,7 +24,7 @@ from flowlearn_shared.events import (
     JournalEntryUpdated,
 )
 from flowlearn_shared.rpc import Reply
-from flowlearn_shared.rpc_server import serve
+from flowlearn_shared.rpc_server import raw_body, serve
 from flowlearn_shared.subjects import EventSubject, RpcSubject
 from pydantic import BaseModel
 
@@ -64,6 +64,9 @@ def register(broker: NatsBroker, journal: JournalService, portfolio: PortfolioSe
             description="Journal entry metadata (never the text), via the outbox, on FLOW_EVENTS.",
         )
 
-    @broker.subscriber(RpcSubject.JOURNAL_PROMPTS, queue=QUEUE, title="journal:prompts")
+    # The body is not read, so it is not decoded either (hostile JSON would sink the reply).
+    @broker.subscriber(
+        RpcSubject.JOURNAL_PROMPTS, queue=QUEUE, title="journal:prompts", decoder=raw_body
+    )
     async def prompts() -> Reply[Any]:
         return Reply(result=await journal.prompts())

@@ -13,6 +13,7 @@ from flowlearn_gateway.bootstrap import build_container, running
 from flowlearn_gateway.entrypoints.http.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from flowlearn_gateway.entrypoints.http.openapi import install_problem_schema
 from flowlearn_gateway.entrypoints.http.problems import install_problem_handlers
+from flowlearn_gateway.entrypoints.http.rate_limit import Limits, RateLimitMiddleware
 from flowlearn_gateway.entrypoints.http.routes import ROUTERS
 from flowlearn_gateway.settings import GatewaySettings
 from flowlearn_gateway.web import install_hub
@@ -79,6 +80,18 @@ def create_app(settings: GatewaySettings, broker: NatsBroker | None = None) -> F
     app.state.container = container
     install_problem_handlers(app, retry_after=settings.retry_after_seconds)
     # Added last = outermost: the access log also sees the 413s.
+    if settings.rate_limiting:
+        # Inside the body limit: a request refused for its size is not counted.
+        app.add_middleware(
+            RateLimitMiddleware,
+            counters=container.rate_counters,
+            tokens=container.tokens,
+            limits=Limits(
+                per_user=settings.rate_limit_per_user,
+                per_ip=settings.rate_limit_per_ip,
+                window_seconds=settings.rate_limit_window_seconds,
+            ),
+        )
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware)
     for router in ROUTERS:

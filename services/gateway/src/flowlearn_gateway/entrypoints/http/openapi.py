@@ -18,6 +18,7 @@ _DESCRIPTIONS = {
     412: "If-Match does not match the entry's current version",
     413: "Request body too large",
     422: "Invalid request; `errors` lists each failing field",
+    429: "Too many requests from this user or address; retry after `Retry-After` seconds",
     503: "Not ready, or a service did not answer; retry after `Retry-After` seconds",
 }
 
@@ -55,6 +56,19 @@ def install_problem_schema(app: FastAPI) -> None:
             schema = build()
             schemas = schema.setdefault("components", {}).setdefault("schemas", {})
             schemas["Problem"] = Problem.model_json_schema()
+            _add_rate_limited(schema)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_rate_limited(schema: dict[str, Any]) -> None:
+    # Every API operation can be refused by the rate limiter (entrypoints/http/rate_limit).
+    retry_after = {"description": "Seconds until the current window ends", "schema": _STRING}
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith("/v1/"):
+            continue
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                response = {**problems(429)[429], "headers": {"Retry-After": retry_after}}
+                operation["responses"].setdefault("429", response)
