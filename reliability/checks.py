@@ -71,16 +71,17 @@ class Outcome:
 
 
 async def wait_for(
-    probe: Callable[[], Awaitable[bool]], timeout: float, interval: float = 0.5
+    probe: Callable[[], Awaitable[bool]], within: float, interval: float = 0.5
 ) -> bool:
-    """Poll ``probe`` until it holds; False at the deadline. Errors count as not yet."""
-    deadline = time.monotonic() + timeout
+    """Poll ``probe`` until it holds; False after ``within`` seconds. Errors count as not
+    yet (a server may be on its way back)."""
+    deadline = time.monotonic() + within
     while True:
         try:
             if await probe():
                 return True
-        except Exception:
-            pass  # a server coming back; ask again
+        except Exception:  # a server on its way back: ask again
+            pass
         if time.monotonic() >= deadline:
             return False
         await asyncio.sleep(interval)
@@ -122,13 +123,11 @@ async def activity_per_user(mongo: Mongo, users: list[str]) -> dict[str, int]:
 
 
 async def pending_outbox(mongo: Mongo, dbs: Iterable[str]) -> dict[str, int]:
-    return {
-        db: await mongo[db]["outbox"].count_documents({"published_at": None}) for db in dbs
-    }
+    return {db: await mongo[db]["outbox"].count_documents({"published_at": None}) for db in dbs}
 
 
 async def check_journal_effects(
-    outcome: Outcome, mongo: Mongo, users: list[str], timeout: float
+    outcome: Outcome, mongo: Mongo, users: list[str], within: float
 ) -> None:
     """Each stored entry is counted once by the nudges service's journal consumer, and every
     outbox has been published, within ``timeout`` after the writes ended."""
@@ -142,7 +141,7 @@ async def check_journal_effects(
         return entries == activity
 
     started = time.monotonic()
-    same = await wait_for(converged, timeout)
+    same = await wait_for(converged, within)
     counted, stored = sum(activity.values()), sum(entries.values())
     outcome.notes.append(
         f"journal entries stored {stored}, counted by the nudges consumer {counted} "

@@ -15,7 +15,7 @@ from pymongo import AsyncMongoClient
 
 from reliability import checks
 from reliability.checks import Outcome
-from reliability.kills import FAST_RETRIES, new_run, settle_timeout
+from reliability.kills import new_run, settle_timeout
 from reliability.load import Attempt, WriteStream, journal_entry, statuses
 from reliability.stack import REQUEST_TIMEOUT_SECONDS, FaultStack, fault_stack
 
@@ -67,7 +67,7 @@ async def _outage(
     outcome = Outcome(f"{which} stopped {outage:.0f} s during journal writes")
     run_id, users = new_run()
     started = time.monotonic()
-    with fault_stack(workdir, env=FAST_RETRIES) as stack:
+    with fault_stack(workdir) as stack:
         stop, start = _controls(stack, which)
         pids = stack.pids()
         rate = outage_rate(writes, outage)
@@ -96,7 +96,9 @@ async def _outage(
         finally:
             await mongo.close()
         now = stack.pids()
-        restarted = sorted(k for k in pids if now.get(k) != pids[k] or not stack.services[k].running)
+        restarted = sorted(
+            k for k in pids if now.get(k) != pids[k] or not stack.services[k].running
+        )
         outcome.expect(not restarted, f"processes exited or were replaced: {restarted}")
         outcome.notes.append(f"every service kept its process (pids {sorted(now.values())})")
     outcome.notes.append(f"replies: {statuses(stream.attempts)}, {rate:.0f} writes/s offered")

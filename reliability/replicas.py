@@ -19,7 +19,7 @@ from pymongo import AsyncMongoClient
 
 from reliability import checks
 from reliability.checks import Outcome
-from reliability.kills import FAST_RETRIES, _one_entry_each, new_run, settle_timeout
+from reliability.kills import new_run, one_entry_each, settle_timeout
 from reliability.load import Request, WriteStream, statuses
 from reliability.stack import FaultStack, fault_stack
 
@@ -119,8 +119,8 @@ async def replicas_share_work(workdir: Path, writes: int) -> Outcome:
     run_id, users = new_run()
     started = time.monotonic()
     replicas = {"journal": 2, "nudges": 2, "sharing": 2}
-    with fault_stack(workdir, replicas=replicas, env=FAST_RETRIES) as stack:
-        entries = await _one_entry_each(stack, users)
+    with fault_stack(workdir, replicas=replicas) as stack:
+        entries = await one_entry_each(stack, users)
 
         def make(index: int, token: str) -> Request:
             user = users[index % len(users)]

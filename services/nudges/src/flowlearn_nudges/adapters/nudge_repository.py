@@ -13,6 +13,7 @@ from uuid import uuid4
 
 from flowlearn_shared.contracts.nudges import Channel, NudgeStatus, NudgeType
 from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import OperationFailure
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -227,13 +228,12 @@ class NudgeRepository:
             round_ids = [doc["_id"] async for doc in candidates.limit(limit - taken)]
             if not round_ids:
                 break
-            result = await self.nudges.update_many(
-                {"_id": {"$in": round_ids}, **due},
-                {"$set": {"lease_until": now + lease, "lease_owner": token}},
+            leased = await self._lease(
+                round_ids, due, {"lease_until": now + lease, "lease_owner": token}
             )
             ids += round_ids
-            taken += result.modified_count
-            if result.modified_count == len(round_ids) or taken >= limit:
+            taken += leased
+            if leased == len(round_ids) or taken >= limit:
                 break
             # Another replica took some of these first: look again at what is left.
         if not taken:
@@ -242,6 +242,31 @@ class NudgeRepository:
         claimed = [from_document(doc) async for doc in cursor]
         claimed.sort(key=lambda n: (n.due_at or now, n.id))
         return token, claimed
+
+    async def _lease(self, ids: list[str], due: Document, lease: Document) -> int:
+        """Lease those of ``ids`` still due, in a transaction. A replica killed mid-delivery
+        leaves its open transaction holding the nudge until the server ends it (60 s on
+        MongoDB); a plain write would wait for that, stalling every delivery, while a
+        transaction fails at once. Then each is tried alone and the held ones are skipped."""
+        try:
+            return await self._lease_in_transaction({"_id": {"$in": ids}, **due}, lease)
+        except OperationFailure as exc:
+            if not exc.has_error_label("TransientTransactionError"):
+                raise
+        taken = 0
+        for one in ids:
+            try:
+                taken += await self._lease_in_transaction({"_id": one, **due}, lease)
+            except OperationFailure as exc:
+                if not exc.has_error_label("TransientTransactionError"):
+                    raise
+        return taken
+
+    async def _lease_in_transaction(self, query: Document, lease: Document) -> int:
+        async with self.nudges.database.client.start_session() as session:
+            async with await session.start_transaction():
+                result = await self.nudges.update_many(query, {"$set": lease}, session=session)
+        return result.modified_count
 
     async def take_daily_slot(
         self, user_id: str, day: date, cap: int, session: AsyncClientSession
