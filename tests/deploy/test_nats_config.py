@@ -52,7 +52,12 @@ def test_nats_conf_has_one_user_per_service_and_admin_with_env_passwords() -> No
 
 
 def test_nats_gateway_may_only_send_requests_and_work_events() -> None:
-    assert permission("gateway", "publish") == ["flowrpc.>", WORK_EVENTS]
+    publish = permission("gateway", "publish")
+    assert publish[:2] == ["flowrpc.>", WORK_EVENTS]
+    # Beyond those, only its own rate-limit counters (a KV bucket) and nothing else of JetStream.
+    assert all("flowlearn_rate_limits" in p for p in publish[2:])
+    assert not allowed(publish, "$JS.API.STREAM.DELETE.KV_flowlearn_rate_limits")
+    assert not allowed(publish, "$JS.API.STREAM.INFO.FLOW_EVENTS")
     assert permission("gateway", "subscribe") == ["_INBOX.>", EventSubject.NUDGE_DELIVERED]
     for subject in RpcSubject:
         assert allowed(permission("gateway", "publish"), subject)
