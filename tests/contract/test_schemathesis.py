@@ -19,7 +19,6 @@ import uuid
 from pathlib import Path
 
 import httpx
-
 import pytest
 import schemathesis
 from flowlearn_cli.stack import Stack
@@ -81,3 +80,49 @@ def test_gateway_matches_its_openapi(
         timeout=15,
     )
 
+
+# Stateful: scenarios of a few steps along the links schemathesis infers from the schema
+# (a created post's id feeds GET/PATCH/DELETE /v1/posts/{post_id}, and so on). Each
+# scenario acts as a user of its own, so scenarios do not see each other's records.
+STATEFUL_SCENARIOS = 12
+STATEFUL_STEPS = 6
+
+
+def test_gateway_stateful_scenarios(stack: Stack) -> None:
+    base_url = stack.config.gateway_url
+    statuses: list[int] = []
+
+    class GatewayScenario(schema.as_state_machine()):  # type: ignore[misc]
+        headers: dict[str, str]
+
+        def setup(self) -> None:
+            user = f"contract-stateful-{uuid.uuid4().hex[:10]}"
+            self.headers = {"Authorization": f"Bearer {make_token(user, 'member')}"}
+
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+            return {"base_url": base_url, "headers": self.headers, "timeout": 15}
+
+        def validate_response(
+            self,
+            response: schemathesis.Response,
+            case: schemathesis.Case,
+            additional_checks: object = None,
+            **kwargs: object,
+        ) -> None:
+            statuses.append(response.status_code)
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    GatewayScenario.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    # The scenarios reached the gateway and some steps succeeded, not only refusals.
+    assert statuses
+    assert any(200 <= status < 300 for status in statuses), sorted(set(statuses))

@@ -57,6 +57,7 @@ def install_problem_schema(app: FastAPI) -> None:
             schemas = schema.setdefault("components", {}).setdefault("schemas", {})
             schemas["Problem"] = Problem.model_json_schema()
             _add_rate_limited(schema)
+            _add_bad_request(schema)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -72,3 +73,25 @@ def _add_rate_limited(schema: dict[str, Any]) -> None:
             if isinstance(operation, dict) and "responses" in operation:
                 response = {**problems(429)[429], "headers": {"Retry-After": retry_after}}
                 operation["responses"].setdefault("429", response)
+
+
+def _add_bad_request(schema: dict[str, Any]) -> None:
+    # A body that is not JSON (or not UTF-8) and a cursor this API did not hand out are
+    # refused with 400 before any field is validated (entrypoints/http/problems, pagination).
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith("/v1/"):
+            continue
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            causes = []
+            if "requestBody" in operation:
+                causes.append("the body is not well-formed JSON")
+            if any(
+                parameter.get("in") == "query" and parameter.get("name") == "cursor"
+                for parameter in operation.get("parameters", [])
+            ):
+                causes.append("the cursor is not one this API returned")
+            if causes:
+                description = "Malformed request: " + ", or ".join(causes)
+                operation["responses"].setdefault("400", problem(400, description)[400])
