@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
 from typing import Any
 from uuid import uuid4
@@ -13,6 +13,7 @@ from uuid import uuid4
 import httpx
 import jwt
 import pytest
+from flowlearn_cli import servers
 from flowlearn_gateway.entrypoints.http import create_app
 from flowlearn_gateway.settings import GatewaySettings
 from flowlearn_journal.bootstrap import Journal
@@ -32,6 +33,19 @@ from hypothesis import strategies as st
 from nats.aio.client import Client
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A NATS server of this module's own: the junk published here stays out of the
+    stream every other test reads."""
+    port = servers.free_port()
+    proc = servers.nats_server(tmp_path_factory.mktemp("junk-nats"), port).start()
+    try:
+        yield servers.nats_url("127.0.0.1", port)
+    finally:
+        proc.stop()
+
 
 SECRET = "malformed-messages-secret-0123456789abcdef"
 
