@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help install browser-deps dev test test-unit test-integration test-e2e test-browser lint format typecheck bench docs clean
+.PHONY: help install browser-deps dev test test-unit test-integration test-e2e test-browser test-faults reliability lint format typecheck bench docs clean
 
 help:
 	@echo "make dev    - run NATS, SecantusDB and the four services (http://127.0.0.1:8000)"
@@ -15,6 +15,8 @@ help:
 	@echo "make test-browser - the learning hub in Debian's chromium (Playwright)"
 	@echo "make lint   - ruff (format check + lint) and mypy"
 	@echo "make bench  - benchmarks against their baselines (see bench/)"
+	@echo "make test-faults - kill -9, outages and poison events, each on its own local system"
+	@echo "make reliability - the fault scenarios at full size; writes docs/RELIABILITY.md"
 	@echo "make docs   - regenerate docs/openapi.json and docs/asyncapi/*.json"
 
 $(UV):
@@ -44,8 +46,10 @@ browser-deps:
 dev: install
 	$(RUN) flowlearn dev
 
+# The fault tests (tests/faults) start a whole system each and take about five minutes more;
+# they run in `make test-faults`, which CI runs too.
 test: install browser-deps
-	$(RUN) pytest $(PYTEST_ARGS)
+	$(RUN) pytest -m "not faults" $(PYTEST_ARGS)
 
 test-unit: install
 	$(RUN) pytest tests/unit $(PYTEST_ARGS)
@@ -59,10 +63,13 @@ test-e2e: install
 test-browser: install browser-deps
 	$(RUN) pytest tests/browser $(PYTEST_ARGS)
 
+test-faults: install
+	$(RUN) pytest tests/faults -m faults $(PYTEST_ARGS)
+
 lint: install
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
-	$(RUN) mypy shared/src services/journal/src services/nudges/src services/sharing/src services/gateway/src cli/src
+	$(RUN) mypy shared/src services/journal/src services/nudges/src services/sharing/src services/gateway/src cli/src reliability
 
 format: install
 	$(RUN) ruff format .
@@ -70,6 +77,9 @@ format: install
 
 bench: install
 	$(RUN) python -m bench
+
+reliability: install
+	$(RUN) python -m reliability
 
 docs: install
 	$(RUN) python -m flowlearn_cli.contracts write

@@ -16,9 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import machine_info
 from rich.console import Console
 
+from bench.common import machine_info
 from reliability import report
 from reliability.checks import Outcome
 from reliability.scenarios import SCENARIOS, Size

@@ -8,11 +8,12 @@ import time
 import uuid
 from pathlib import Path
 
+from flowlearn_shared.consumer import ACK_WAIT_SECONDS
 from pymongo import AsyncMongoClient
 
 from reliability import checks
 from reliability.checks import Outcome
-from reliability.load import Request, WriteStream, journal_entry, statuses
+from reliability.load import Request, WriteStream, journal_entry, paced, statuses
 from reliability.stack import FaultStack, fault_stack
 
 USERS = 4
@@ -23,9 +24,16 @@ def new_run() -> tuple[str, list[str]]:
     return run_id, [f"{run_id}-u{n}" for n in range(USERS)]
 
 
+# After a kill -9, the events the dead process had fetched come back once the consumer's ack
+# wait ends, and the documents its open transaction wrote stay locked until the server ends
+# that transaction (MongoDB's transactionLifetimeLimitSeconds; SecantusDB does the same).
+TRANSACTION_LIFETIME_SECONDS = 60.0
+
+
 def settle_timeout(writes: int) -> float:
-    """Time for consumers to catch up after the writes: ~40 events/s on SecantusDB."""
-    return 30.0 + writes / 20
+    """How long consumers may take to catch up after the writes: both waits above, then
+    the backlog at ~20 events/s (SecantusDB-bound, on a busy two-core machine)."""
+    return ACK_WAIT_SECONDS + TRANSACTION_LIFETIME_SECONDS + 15 + writes / 20
 
 
 async def kill_during(
@@ -51,7 +59,9 @@ async def kill_journal_writes(workdir: Path, service: str, writes: int) -> Outco
     run_id, users = new_run()
     started = time.monotonic()
     with fault_stack(workdir) as stack:
-        stream = WriteStream(writes, journal_entry(users), stack.config.gateway_url, run_id)
+        stream = WriteStream(
+            writes, journal_entry(users), stack.config.gateway_url, run_id, rate=paced(writes)
+        )
         await asyncio.gather(stream.run(), kill_during(stream, stack, service, outcome))
         mongo: checks.Mongo = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
         try:
@@ -84,7 +94,7 @@ async def kill_sharing_writes(workdir: Path, writes: int) -> Outcome:
             post = {"kind": "tip", "body": f"A tip: {token}", "audience": "org"}
             return Request("POST", "/v1/posts", user, post)
 
-        stream = WriteStream(writes, make, stack.config.gateway_url, run_id)
+        stream = WriteStream(writes, make, stack.config.gateway_url, run_id, rate=paced(writes))
         await asyncio.gather(stream.run(), kill_during(stream, stack, "sharing", outcome))
         mongo: checks.Mongo = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
         try:

@@ -130,6 +130,14 @@ class WriteStream:
         return attempt
 
 
+def paced(writes: int, seconds: float = 20.0, most: float = 25.0) -> float:
+    """A rate that spreads ``writes`` over at least ``seconds`` (a fault and the restart
+    after it take several seconds; writes must go on after it), at most ``most`` per second
+    (about half what the gateway and journal take on SecantusDB, so that the consumers
+    keep up and a backlog is the fault's doing)."""
+    return min(most, writes / seconds)
+
+
 def journal_entry(users: list[str]) -> MakeRequest:
     """A journal entry by one of ``users`` in turn, its token in the title."""
 

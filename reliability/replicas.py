@@ -186,11 +186,11 @@ def _check_shared(outcome: Outcome, stack: FaultStack, entries: int, shares: int
     expected = {"journal": entries, "nudges": entries, "sharing": shares}
     outcome.notes.append(
         "work per process: "
-        + ", ".join(f"{name} {'/'.join(map(str, done))}" for name, done in work.items())
+        + ", ".join(f"{name} {'/'.join(map(str, counts))}" for name, counts in work.items())
     )
-    for name, done in work.items():
-        outcome.expect(len(done) == 2, f"{name}: {len(done)} processes connected, not 2")
-        least = min(done, default=0)
+    for name, counts in work.items():
+        outcome.expect(len(counts) == 2, f"{name}: {len(counts)} processes connected, not 2")
+        least = min(counts, default=0)
         outcome.expect(
             least >= expected[name] * SHARE_OF_WORK,
             f"{name}: one process did only {least} of {expected[name]}",

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.report import machine_line, versions_line
 from rich.console import Console
 from rich.table import Table
 
+from bench.report import machine_line, versions_line
 from reliability.checks import Outcome
 
 RECORD = Path(__file__).resolve().parents[1] / "docs" / "RELIABILITY.md"
@@ -26,6 +26,34 @@ class Section:
     columns: list[str]
     rows: list[list[str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+
+# What the scenarios showed about the design, beyond the numbers; true for every run.
+FINDINGS = [
+    "A service killed with -9 leaves the events it had fetched unacknowledged; JetStream "
+    "delivers them again when the consumer's ack wait (30 s) ends, and the processed-event "
+    "records keep them from having a second effect. Its consumers' work therefore resumes "
+    "up to 30 s after the restart.",
+    "A transaction open in the killed process stays open on the database server until the "
+    "server ends it (`transactionLifetimeLimitSeconds`, 60 s by default on MongoDB; "
+    "SecantusDB the same). Writes to the documents it touched wait for that, so an event "
+    "whose effect touches them is applied up to about 60 s later, still once. Our "
+    "transactions are short: a lower limit on the production server shortens this.",
+    "A write whose reply never reached the client (the gateway killed mid-request; the "
+    "database slower than the request timeout) may still have been stored. The client saw "
+    "a failure; retrying it would store a second entry. The rows count these as not "
+    "accepted; the notes say how many were stored anyway. An idempotency key on creating "
+    "requests would close this gap (not implemented).",
+    "Fixed after these tests: with NATS down, the gateway waited the whole request timeout "
+    "(the NATS client buffers requests while it reconnects, and sent them after the client "
+    "had its 503). It now refuses at once with 503 and Retry-After, and sends nothing.",
+    "Fixed after these tests: a nudges replica killed mid-delivery left its open "
+    "transaction holding a nudge, and the surviving replica's lease claim (a plain update) "
+    "waited on it: every delivery stopped, for 60 s on MongoDB and for good on SecantusDB, "
+    "which ends such transactions only when another one starts. Claims now run in a "
+    "transaction, which fails at once on a held nudge; that nudge is skipped until the "
+    "server ends the dead transaction, and the rest go out.",
+]
 
 
 def verdict(outcome: Outcome) -> str:
@@ -124,6 +152,10 @@ def markdown(machine: dict[str, str], sections: list[Section], command: str) -> 
     ]
     for section in sections:
         lines += [f"## {section.title}", ""]
+        if section.title == "Faults":
+            lines += ["What every run shows:", ""]
+            lines += [f"- {finding}" for finding in FINDINGS]
+            lines += ["", "This run:", ""]
         lines.append("| " + " | ".join(section.columns) + " |")
         lines.append("|" + "---|" * len(section.columns))
         lines += ["| " + " | ".join(row) + " |" for row in section.rows]

@@ -3,9 +3,10 @@ and ``python -m reliability`` run these same functions, with different sizes."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reliability import kills, outages, poison, replicas
 from reliability.checks import Outcome
@@ -17,7 +18,7 @@ class Size:
     nudges: int = 2000  # due nudges for the scheduler
 
 
-Run = Callable[[Path, Size], Awaitable[Outcome]]
+Run = Callable[[Path, Size], Coroutine[Any, Any, Outcome]]
 
 
 def _kill(service: str) -> Run:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from fault_support import assert_kept
+
 from reliability.scenarios import SCENARIOS, Size
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]

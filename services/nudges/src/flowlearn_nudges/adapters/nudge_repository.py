@@ -13,9 +13,9 @@ from uuid import uuid4
 
 from flowlearn_shared.contracts.nudges import Channel, NudgeStatus, NudgeType
 from pymongo import ASCENDING, DESCENDING
-from pymongo.errors import OperationFailure
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
 from flowlearn_nudges.domain.catalogue import Origin, Timing
 from flowlearn_nudges.domain.delivery import channels_due_at
@@ -263,9 +263,9 @@ class NudgeRepository:
         return taken
 
     async def _lease_in_transaction(self, query: Document, lease: Document) -> int:
-        async with self.nudges.database.client.start_session() as session:
-            async with await session.start_transaction():
-                result = await self.nudges.update_many(query, {"$set": lease}, session=session)
+        client = self.nudges.database.client
+        async with client.start_session() as session, await session.start_transaction():
+            result = await self.nudges.update_many(query, {"$set": lease}, session=session)
         return result.modified_count
 
     async def take_daily_slot(
