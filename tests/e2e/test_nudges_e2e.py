@@ -31,7 +31,7 @@ def auth(user: str, role: str = "member") -> dict[str, str]:
     return {"Authorization": f"Bearer {make_token(user, role)}"}
 
 
-def eventually(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+def eventually(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout
     while not (result := check()):
         assert time.monotonic() < deadline, f"gave up waiting: {what}"
