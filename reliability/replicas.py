@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,10 @@ SCHEDULER_ENV = {
     "FLOWLEARN_NUDGES_SCHEDULER_BATCH_SIZE": "10",
     "FLOWLEARN_NUDGES_SCHEDULER_POLL_SECONDS": "0.2",
 }
-SHARE_OF_WORK = 0.1  # each replica must have done at least this part
+# Each process must have had at least this part of the work. NATS's counts of what it
+# delivered to a pull consumer include the status replies that end each fetch (a few per
+# second, also when idle), so the bar sits well above what an idle process gets.
+SHARE_OF_WORK = 0.25
 
 
 def due_nudge(nudge_id: str, user_id: str, now: datetime) -> dict[str, Any]:
@@ -77,7 +81,11 @@ async def scheduler_kill(workdir: Path, nudges: int) -> Outcome:
             outcome.notes.append(
                 f"nudges-2 killed with {before} of {nudges} delivered and {leased} leased"
             )
+            killed = time.monotonic()
             await checks.wait_for(lambda: _at_least(delivered, nudges), settle_timeout(nudges))
+            outcome.notes.append(
+                f"{await delivered()} delivered {time.monotonic() - killed:.0f} s after the kill"
+            )
             await _count_deliveries(outcome, stack, mongo, run_id, nudges)
         finally:
             await mongo.close()
@@ -86,8 +94,8 @@ async def scheduler_kill(workdir: Path, nudges: int) -> Outcome:
     return outcome
 
 
-async def _at_least(count: Any, n: int) -> bool:
-    return bool(await count() >= n)
+async def _at_least(count: Callable[[], Awaitable[int]], n: int) -> bool:
+    return await count() >= n
 
 
 async def _count_deliveries(
@@ -185,7 +193,8 @@ def _check_shared(outcome: Outcome, stack: FaultStack, entries: int, shares: int
         work[service].append(done)
     expected = {"journal": entries, "nudges": entries, "sharing": shares}
     outcome.notes.append(
-        "work per process: "
+        "messages NATS delivered to each process (journal: create requests; nudges, "
+        "sharing: its busiest pull consumer, events and fetch status replies): "
         + ", ".join(f"{name} {'/'.join(map(str, counts))}" for name, counts in work.items())
     )
     for name, counts in work.items():
