@@ -41,10 +41,20 @@ def _schedule(doc: Document | None) -> PersonSchedule:
     )
 
 
+def _person(user_id: str, doc: Document | None) -> Person:
+    if doc is None:
+        return Person(user_id)
+    since = {k: date.fromisoformat(v) for k, v in (doc.get("rrule_since") or {}).items()}
+    raw = doc.get("preferences")
+    preferences = NudgePreferences.model_validate(raw) if raw else NudgePreferences()
+    return Person(user_id, _schedule(doc.get("schedule")), preferences, since)
+
+
 class PeopleRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.people = db["people"]
         self.memberships = db["team_memberships"]
+        self.locks = db["person_locks"]
 
     async def ensure_indexes(self) -> None:
         await self.memberships.create_index(
@@ -54,14 +64,25 @@ class PeopleRepository:
             [("team_id", ASCENDING), ("active", ASCENDING)], name="by_team"
         )
 
+    async def lock(self, user_id: str, session: AsyncClientSession) -> None:
+        """Serialise transactions that plan nudges for one person: each writes this
+        document, so of two concurrent ones the later aborts and is retried, and then sees
+        what the other wrote. Without it, a profile change and a rule firing for a person
+        not yet known could each miss the other's write (a nudge left timed to the default
+        hours). A separate collection, so a lock never makes a person known."""
+        await self.locks.update_one(
+            {"_id": user_id}, {"$inc": {"writes": 1}}, upsert=True, session=session
+        )
+
     async def get(self, user_id: str, session: Session = None) -> Person:
         doc = await self.people.find_one({"_id": user_id}, session=session)
-        if doc is None:
-            return Person(user_id)
-        since = {k: date.fromisoformat(v) for k, v in (doc.get("rrule_since") or {}).items()}
-        raw = doc.get("preferences")
-        preferences = NudgePreferences.model_validate(raw) if raw else NudgePreferences()
-        return Person(user_id, _schedule(doc.get("schedule")), preferences, since)
+        return _person(user_id, doc)
+
+    async def get_many(self, user_ids: set[str], session: Session = None) -> dict[str, Person]:
+        """Each of ``user_ids`` (defaults for one not known), in one read."""
+        cursor = self.people.find({"_id": {"$in": sorted(user_ids)}}, session=session)
+        docs = {doc["_id"]: doc async for doc in cursor}
+        return {user_id: _person(user_id, docs.get(user_id)) for user_id in user_ids}
 
     async def known(self, user_id: str, session: Session = None) -> bool:
         return await self.people.count_documents({"_id": user_id}, limit=1, session=session) > 0

@@ -36,6 +36,7 @@ class NudgesData:
 class NudgesPersonalData:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.people = db["people"]
+        self.person_locks = db["person_locks"]
         self.nudges = db["nudges"]
         self.daily_counts = db["daily_counts"]
         self.activity = db["journal_activity"]
@@ -108,6 +109,7 @@ class NudgesPersonalData:
         return {
             "nudges": (await self.nudges.delete_many({"user_id": user_id})).deleted_count,
             "person": (await self.people.delete_one({"_id": user_id})).deleted_count,
+            "person_lock": (await self.person_locks.delete_one({"_id": user_id})).deleted_count,
             "activity": (await self.activity.delete_one({"_id": user_id})).deleted_count,
             "daily_counts": (await self.daily_counts.delete_many(day_counts)).deleted_count,
             "team_memberships": (

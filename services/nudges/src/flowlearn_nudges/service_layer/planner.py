@@ -48,7 +48,10 @@ class Planner:
     ) -> Nudge | None:
         """Schedule ``spec`` for its person; None when they turned the type off, it is
         too late to be useful, or it was scheduled before (same id)."""
-        person = person or await self.people.get(spec.user_id, session)
+        if person is None:
+            # The caller has not read the person in this transaction: see PeopleRepository.lock.
+            await self.people.lock(spec.user_id, session)
+            person = await self.people.get(spec.user_id, session)
         nudge = new_nudge(spec, self.clock(), person.schedule, person.preferences)
         if nudge is None or not await self.nudges.add(nudge, session):
             return None
@@ -90,6 +93,7 @@ class Planner:
     async def replan(self, user_id: str, session: AsyncClientSession) -> None:
         """After the person's hours or preferences changed: derived nudges are planned
         again from scratch, the others keep their trigger's moment and are re-timed."""
+        await self.people.lock(user_id, session)
         person = await self.people.get(user_id, session)
         now = self.clock()
         # Those already due are left to the scheduler, which may be delivering them now.
@@ -104,11 +108,13 @@ class Planner:
 
     async def after_entry(self, user_id: str, session: AsyncClientSession) -> None:
         """A new journal entry: the inactivity reminder moves to N days from now."""
+        await self.people.lock(user_id, session)
         person = await self.people.get(user_id, session)
         # Even one due this minute: the entry makes it moot.
         await self.nudges.remove_scheduled(user_id, [Origin.INACTIVITY], NEVER, session)
         await self.plan_inactivity(person, session)
 
     async def first_sight(self, person: Person, session: AsyncClientSession) -> None:
+        await self.people.lock(person.user_id, session)
         for nudge_type in NudgeType:
             await self.plan_recurring(person, nudge_type, self.clock(), session)
