@@ -14,7 +14,6 @@ import nats
 import pytest
 from flowlearn_nudges.bootstrap import Nudges, bootstrap
 from flowlearn_nudges.domain.nudge import Nudge
-from flowlearn_nudges.settings import NudgesSettings
 from flowlearn_shared.contracts.nudges import NudgeStatus
 from flowlearn_shared.events import (
     CommunityMemberJoined,
@@ -28,6 +27,7 @@ from flowlearn_shared.events import (
 )
 from flowlearn_shared.subjects import EVENTS_STREAM, RpcSubject
 from nats.aio.client import Client
+from nudges_support import nudges_settings
 
 pytestmark = pytest.mark.integration
 
@@ -51,18 +51,11 @@ def clock() -> FakeClock:
 async def service(
     nats_url: str, mongodb_uri: str, unique: str, clock: FakeClock
 ) -> AsyncIterator[Nudges]:
-    settings = NudgesSettings(
-        nats_url=nats_url,
-        mongodb_uri=mongodb_uri,
-        database=f"nudges_{unique}",
-        journal_consumer=f"nudges-journal-{unique}",
-        people_consumer=f"nudges-people-{unique}",
-        sharing_consumer=f"nudges-sharing-{unique}",
-        work_consumer=f"nudges-work-{unique}",
-        env="test",
-        retry_backoff_seconds=[0.1],
+    settings = nudges_settings(
+        nats_url,
+        mongodb_uri,
+        unique,
         outbox_poll_seconds=0.2,
-        scheduler_enabled=False,
         channels_enabled=False,
         campaign_poll_seconds=0.2,
     )

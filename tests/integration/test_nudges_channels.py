@@ -16,7 +16,6 @@ from flowlearn_nudges.adapters.channels.webhook import verify_signature
 from flowlearn_nudges.bootstrap import Nudges, bootstrap
 from flowlearn_nudges.domain.catalogue import Origin
 from flowlearn_nudges.domain.nudge import NudgeSpec
-from flowlearn_nudges.settings import NudgesSettings
 from flowlearn_shared.contracts.nudges import Channel, NudgeStatus, NudgeType
 from flowlearn_shared.subjects import RpcSubject
 from nats.aio.client import Client
@@ -29,6 +28,7 @@ from nudges_channel_support import (
     put_preferences,
     smtp_server,
 )
+from nudges_support import nudges_settings
 
 pytestmark = pytest.mark.integration
 
@@ -56,14 +56,10 @@ async def make_service(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIte
     started: list[Nudges] = []
 
     def make(clock: FakeClock, **overrides: Any) -> Nudges:
-        settings = NudgesSettings(
-            nats_url=nats_url,
-            mongodb_uri=mongodb_uri,
-            database=f"nudges_{unique}",
-            journal_consumer=f"nudges-journal-{unique}",
-            people_consumer=f"nudges-people-{unique}",
-            sharing_consumer=f"nudges-sharing-{unique}",
-            work_consumer=f"nudges-work-{unique}",
+        settings = nudges_settings(
+            nats_url,
+            mongodb_uri,
+            unique,
             **{
                 "env": "test",
                 "scheduler_enabled": False,

@@ -15,7 +15,6 @@ import nats
 import pytest
 from flowlearn_nudges.bootstrap import Nudges, bootstrap
 from flowlearn_nudges.domain.schedule import PersonSchedule
-from flowlearn_nudges.settings import NudgesSettings
 from flowlearn_shared.contracts.nudges import Channel
 from nats.aio.client import Client
 from nudges_channel_support import (
@@ -26,6 +25,7 @@ from nudges_channel_support import (
     inbox_item,
     put_preferences,
 )
+from nudges_support import nudges_settings
 
 pytestmark = pytest.mark.integration
 
@@ -52,14 +52,10 @@ async def make_service(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIte
     started: list[Nudges] = []
 
     def make(clock: Callable[[], datetime], **overrides: Any) -> Nudges:
-        settings = NudgesSettings(
-            nats_url=nats_url,
-            mongodb_uri=mongodb_uri,
-            database=f"nudges_{unique}",
-            journal_consumer=f"nudges-journal-{unique}",
-            people_consumer=f"nudges-people-{unique}",
-            sharing_consumer=f"nudges-sharing-{unique}",
-            work_consumer=f"nudges-work-{unique}",
+        settings = nudges_settings(
+            nats_url,
+            mongodb_uri,
+            unique,
             **{
                 "env": "test",
                 "scheduler_enabled": False,

@@ -13,10 +13,10 @@ import pytest
 from flowlearn_nudges.bootstrap import Nudges, bootstrap
 from flowlearn_nudges.domain.catalogue import Origin
 from flowlearn_nudges.domain.nudge import NudgeSpec
-from flowlearn_nudges.settings import NudgesSettings
 from flowlearn_shared.contracts.nudges import NudgeType
 from flowlearn_shared.events import ProfileUpdated
 from flowlearn_shared.events.payloads import ProfileFacts, WorkingHoursData
+from nudges_support import nudges_settings
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 pytestmark = pytest.mark.integration
@@ -27,17 +27,10 @@ NOW = datetime(2026, 6, 14, 3, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def service(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIterator[Nudges]:
-    settings = NudgesSettings(
-        nats_url=nats_url,
-        mongodb_uri=mongodb_uri,
-        database=f"nudges_{unique}",
-        journal_consumer=f"nudges-journal-{unique}",
-        people_consumer=f"nudges-people-{unique}",
-        sharing_consumer=f"nudges-sharing-{unique}",
-        work_consumer=f"nudges-work-{unique}",
-        env="test",
-        retry_backoff_seconds=[0.1],
-        scheduler_enabled=False,
+    settings = nudges_settings(
+        nats_url,
+        mongodb_uri,
+        unique,
         channels_enabled=False,
         campaigns_enabled=False,
     )

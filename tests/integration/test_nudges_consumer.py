@@ -13,7 +13,6 @@ from flowlearn_nudges.bootstrap import Nudges, bootstrap
 from flowlearn_nudges.domain.catalogue import Origin
 from flowlearn_nudges.domain.nudge import Nudge, NudgeSpec, deliver, new_nudge
 from flowlearn_nudges.domain.schedule import PersonSchedule
-from flowlearn_nudges.settings import NudgesSettings
 from flowlearn_shared.contracts.nudges import Channel, NudgePreferences, NudgeStatus, NudgeType
 from flowlearn_shared.events import JournalEntryCreated, JournalEntryFacts, serialize_event
 from flowlearn_shared.subjects import (
@@ -23,6 +22,7 @@ from flowlearn_shared.subjects import (
     dead_letter_subject,
 )
 from nats.aio.client import Client
+from nudges_support import nudges_settings
 
 pytestmark = pytest.mark.integration
 
@@ -65,16 +65,11 @@ async def nudges_factory(
     started: list[Nudges] = []
 
     def make(**overrides: object) -> Nudges:
-        settings = NudgesSettings(
-            nats_url=nats_url,
-            mongodb_uri=mongodb_uri,
-            database=f"nudges_{unique}",
+        settings = nudges_settings(
+            nats_url,
+            mongodb_uri,
+            unique,
             journal_consumer=f"nudges-test-{unique}",
-            people_consumer=f"nudges-people-{unique}",
-            sharing_consumer=f"nudges-sharing-{unique}",
-            scheduler_enabled=False,
-            env="test",
-            retry_backoff_seconds=[0.1],
             **overrides,  # type: ignore[arg-type]
         )
         service = bootstrap(settings)

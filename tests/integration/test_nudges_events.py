@@ -17,7 +17,6 @@ from flowlearn_nudges.domain.catalogue import Origin
 from flowlearn_nudges.domain.nudge import Nudge, NudgeSpec, deliver, new_nudge
 from flowlearn_nudges.domain.rules import Rule, Target
 from flowlearn_nudges.domain.schedule import PersonSchedule
-from flowlearn_nudges.settings import NudgesSettings
 from flowlearn_shared.contracts.nudges import Channel, NudgePreferences, NudgeStatus, NudgeType
 from flowlearn_shared.events import (
     AnswerAccepted,
@@ -41,6 +40,7 @@ from flowlearn_shared.events import (
 )
 from flowlearn_shared.subjects import EVENTS_STREAM, EventSubject
 from nats.aio.client import Client
+from nudges_support import nudges_settings
 
 pytestmark = pytest.mark.integration
 
@@ -64,17 +64,11 @@ def clock() -> FakeClock:
 async def service(
     nats_url: str, mongodb_uri: str, unique: str, clock: FakeClock
 ) -> AsyncIterator[Nudges]:
-    settings = NudgesSettings(
-        nats_url=nats_url,
-        mongodb_uri=mongodb_uri,
-        database=f"nudges_{unique}",
-        journal_consumer=f"nudges-journal-{unique}",
-        people_consumer=f"nudges-people-{unique}",
-        sharing_consumer=f"nudges-sharing-{unique}",
-        env="test",
-        retry_backoff_seconds=[0.1],
+    settings = nudges_settings(
+        nats_url,
+        mongodb_uri,
+        unique,
         outbox_poll_seconds=0.2,
-        scheduler_enabled=False,
     )
     nudges = bootstrap(settings, clock=clock)
     await nudges.start()

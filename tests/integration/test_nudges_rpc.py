@@ -16,10 +16,10 @@ from flowlearn_nudges.bootstrap import Nudges, bootstrap
 from flowlearn_nudges.domain.catalogue import Origin
 from flowlearn_nudges.domain.nudge import Nudge, NudgeSpec, deliver, new_nudge
 from flowlearn_nudges.domain.schedule import PersonSchedule
-from flowlearn_nudges.settings import NudgesSettings
 from flowlearn_shared.contracts.nudges import Channel, NudgePreferences, NudgeStatus, NudgeType
 from flowlearn_shared.subjects import EventSubject, RpcSubject
 from nats.aio.client import Client
+from nudges_support import nudges_settings
 
 pytestmark = pytest.mark.integration
 
@@ -43,15 +43,10 @@ def clock() -> FakeClock:
 async def service(
     nats_url: str, mongodb_uri: str, unique: str, clock: FakeClock
 ) -> AsyncIterator[Nudges]:
-    settings = NudgesSettings(
-        nats_url=nats_url,
-        mongodb_uri=mongodb_uri,
-        database=f"nudges_{unique}",
-        journal_consumer=f"nudges-journal-{unique}",
-        people_consumer=f"nudges-people-{unique}",
-        sharing_consumer=f"nudges-sharing-{unique}",
-        env="test",
-        scheduler_enabled=False,
+    settings = nudges_settings(
+        nats_url,
+        mongodb_uri,
+        unique,
     )
     nudges = bootstrap(settings, clock=clock)
     await nudges.start()

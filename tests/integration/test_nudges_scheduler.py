@@ -18,7 +18,6 @@ from flowlearn_nudges.bootstrap import Nudges, bootstrap
 from flowlearn_nudges.domain.catalogue import Origin
 from flowlearn_nudges.domain.nudge import Nudge, NudgeSpec, new_nudge
 from flowlearn_nudges.domain.schedule import PersonSchedule
-from flowlearn_nudges.settings import NudgesSettings
 from flowlearn_shared.contracts.nudges import NudgePreferences, NudgeStatus, NudgeType
 from flowlearn_shared.events import (
     JournalEntryCreated,
@@ -30,6 +29,7 @@ from flowlearn_shared.events import (
 )
 from flowlearn_shared.subjects import EVENTS_STREAM, EventSubject
 from nats.aio.client import Client
+from nudges_support import nudges_settings
 
 pytestmark = pytest.mark.integration
 
@@ -57,17 +57,11 @@ async def make_nudges(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIter
     started: list[Nudges] = []
 
     def make(clock: FakeClock, **overrides: Any) -> Nudges:
-        settings = NudgesSettings(
-            nats_url=nats_url,
-            mongodb_uri=mongodb_uri,
-            database=f"nudges_{unique}",
-            journal_consumer=f"nudges-journal-{unique}",
-            people_consumer=f"nudges-people-{unique}",
-            sharing_consumer=f"nudges-sharing-{unique}",
-            env="test",
-            retry_backoff_seconds=[0.1],
+        settings = nudges_settings(
+            nats_url,
+            mongodb_uri,
+            unique,
             outbox_poll_seconds=0.2,
-            scheduler_enabled=False,
             **overrides,
         )
         service = bootstrap(settings, clock=clock)
@@ -223,28 +217,25 @@ async def test_two_replicas_deliver_each_nudge_once_and_retake_a_dead_replicas_l
     nudges = [await add_due(first, f"u{i}-{unique}", due) for i in range(200)]
     ids = {n.id for n in nudges}
 
-    # The doomed replica claims a batch, delivers five and dies with the rest leased.
-    settled = 0
-    original = doomed.scheduler.settle
+    # The doomed replica claims a batch and dies about to deliver it, its leases in hand.
+    leased: list[Nudge] = []
     hang = asyncio.Event()
 
-    async def settle_then_die(nudge: Nudge, token: str) -> str:
-        nonlocal settled
-        settled += 1
-        if settled > 5:
-            await hang.wait()  # killed here, mid-delivery
-        return await original(nudge, token)
+    async def die_with_the_batch(claimed: list[Nudge], token: str) -> dict[str, str]:
+        leased.extend(claimed)
+        await hang.wait()  # killed here, mid-delivery
+        return {}
 
-    doomed.scheduler.settle = settle_then_die  # type: ignore[method-assign]
-    doomed.scheduler.concurrency = 1
+    doomed.scheduler.settle_batch = die_with_the_batch  # type: ignore[method-assign]
     dying = asyncio.create_task(doomed.scheduler.tick())
-    await eventually(lambda: settled >= 6)
+    await eventually(lambda: bool(leased))
     dying.cancel()
     await doomed.stop()
 
     delivered = await asyncio.gather(drain(first), drain(second))
     stuck = [n for n in await first.nudges.get_many(ids) if n.status == NudgeStatus.SCHEDULED]
-    assert len(stuck) == 15  # leased by the dead replica: nobody touches them yet
+    assert len(stuck) == 20  # leased by the dead replica: nobody touches them yet
+    assert {n.id for n in stuck} == {n.id for n in leased}
     assert len(delivered[0]) + len(delivered[1]) == 180
     assert delivered[0], "both replicas take a share"
     assert delivered[1], "both replicas take a share"

@@ -15,11 +15,11 @@ from flowlearn_nudges.bootstrap import Nudges, bootstrap
 from flowlearn_nudges.domain.catalogue import Origin
 from flowlearn_nudges.domain.nudge import NudgeSpec, deliver, new_nudge
 from flowlearn_nudges.domain.schedule import PersonSchedule
-from flowlearn_nudges.settings import NudgesSettings
 from flowlearn_shared.contracts.nudges import Channel, NudgePreferences, NudgeStatus, NudgeType
 from flowlearn_shared.subjects import EventSubject, RpcSubject
 from flowlearn_sharing.bootstrap import Sharing
 from nats.aio.client import Client
+from nudges_support import nudges_settings
 from social_support import FakeClock, actor, ok, sharing_replicas, wait_for_events
 
 pytestmark = pytest.mark.integration
@@ -27,17 +27,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def nudges(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIterator[Nudges]:
-    settings = NudgesSettings(
-        nats_url=nats_url,
-        mongodb_uri=mongodb_uri,
-        database=f"nudges_{unique}",
-        journal_consumer=f"nudges-journal-{unique}",
-        people_consumer=f"nudges-people-{unique}",
-        sharing_consumer=f"nudges-sharing-{unique}",
-        work_consumer=f"nudges-work-{unique}",
-        env="test",
-        retry_backoff_seconds=[0.1],
-        scheduler_enabled=False,
+    settings = nudges_settings(
+        nats_url,
+        mongodb_uri,
+        unique,
         channels_enabled=False,
         campaign_poll_seconds=0.2,
     )

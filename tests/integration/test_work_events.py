@@ -19,8 +19,8 @@ from flowlearn_gateway.settings import GatewaySettings
 from flowlearn_nudges.bootstrap import Nudges, bootstrap
 from flowlearn_nudges.domain.nudge import Nudge
 from flowlearn_nudges.domain.rules import Rule, Target
-from flowlearn_nudges.settings import NudgesSettings
 from flowlearn_shared.contracts.nudges import NudgeType
+from nudges_support import nudges_settings
 from pydantic import SecretStr
 
 pytestmark = pytest.mark.integration
@@ -31,17 +31,10 @@ NOW = datetime(2026, 6, 10, 10, 0, tzinfo=UTC)  # a Wednesday, inside office hou
 
 @pytest.fixture
 async def service(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIterator[Nudges]:
-    settings = NudgesSettings(
-        nats_url=nats_url,
-        mongodb_uri=mongodb_uri,
-        database=f"nudges_{unique}",
-        journal_consumer=f"nudges-journal-{unique}",
-        people_consumer=f"nudges-people-{unique}",
-        sharing_consumer=f"nudges-sharing-{unique}",
-        work_consumer=f"nudges-work-{unique}",
-        env="test",
-        retry_backoff_seconds=[0.1],
-        scheduler_enabled=False,
+    settings = nudges_settings(
+        nats_url,
+        mongodb_uri,
+        unique,
         channels_enabled=False,
         campaigns_enabled=False,
     )
