@@ -4,6 +4,7 @@ docs/RELIABILITY.md.
 python -m reliability                            # every scenario, 2,000 writes each
 python -m reliability --writes 300 --nudges 300  # smaller, quicker
 python -m reliability --only kill-nudges --only poison --no-record
+python -m reliability --only scale               # replaces only the scale-out section
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rich.console import Console
 from bench.common import machine_info
 from reliability import report
 from reliability.checks import Outcome
-from reliability.scenarios import SCENARIOS, Size
+from reliability.scenarios import SCALE_SCENARIOS, SCENARIOS, Size
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -69,21 +70,29 @@ def main(argv: list[str] | None = None) -> int:
         console = Console(width=180)  # a log file: keep each table row on one line
     size = Size(writes=args.writes, nudges=args.nudges)
     outcomes: list[Outcome] = []
+    scaled: list[Outcome] = []
     for name in args.only or list(SCENARIOS):
         console.rule(f"[bold]{name}")
         with console.status(f"running {name}"):
             outcome = run_one(name, size, args.keep, console)
         colour = "green" if outcome.ok else "red"
         console.print(f"[{colour}]{report.verdict(outcome)}[/] in {outcome.seconds:.0f} s")
-        outcomes.append(outcome)
+        (scaled if name in SCALE_SCENARIOS else outcomes).append(outcome)
     machine = machine_info()
-    sections = [report.faults_section(outcomes), *report.other_sections()]
+    # A run of some scenarios (--only) shows and records only the sections it ran.
+    everything = not args.only
+    sections = [
+        *([report.faults_section(outcomes)] if outcomes or everything else []),
+        *([report.scale_section(scaled)] if scaled or everything else []),
+        *(report.other_sections() if everything else []),
+    ]
     console.rule("[bold]results")
     report.show(console, machine, sections)
     if not args.no_record:
         command = shlex.join(["python", "-m", "reliability", *(argv or sys.argv[1:])])
-        console.print(f"written to {report.write(machine, sections, command)}")
-    return 0 if all(o.ok for o in outcomes) else 1
+        written = report.write(machine, sections, command, partial=bool(args.only))
+        console.print(f"written to {written}")
+    return 0 if all(o.ok for o in outcomes + scaled) else 1
 
 
 if __name__ == "__main__":

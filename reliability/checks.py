@@ -39,6 +39,8 @@ class Outcome:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # expectations not met
+    # Scale-out runs: units of work of one kind -> how many each replica did.
+    work: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

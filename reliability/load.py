@@ -5,6 +5,7 @@ database afterwards whatever the reply was."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ class Request:
     path: str
     user: str
     json: dict[str, Any]
+    gateway: int = 0  # which of the stream's base URLs it goes to (several gateways)
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Attempt:
     started: float  # monotonic
     seconds: float
     status: int  # 0: no HTTP reply at all (connection refused or reset)
+    gateway: int = 0
     resource_id: str | None = None
     retry_after: str | None = None
     content_type: str = ""
@@ -47,7 +50,8 @@ MakeRequest = Callable[[int, str], Request]  # (index, token) -> request
 
 @dataclass
 class WriteStream:
-    """``count`` writes, at most ``rate`` per second, ``concurrency`` in flight."""
+    """``count`` writes, at most ``rate`` per second, ``concurrency`` in flight; to
+    ``base_url``, or to ``more_urls[n - 1]`` for a request with ``gateway=n``."""
 
     count: int
     make_request: MakeRequest
@@ -55,6 +59,7 @@ class WriteStream:
     run_id: str
     rate: float = 25.0
     concurrency: int = 8
+    more_urls: list[str] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
     _accepted: int = 0
     _progress: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -77,11 +82,17 @@ class WriteStream:
         tokens: dict[str, str] = {}
         next_index = 0
         began = time.monotonic()
-        async with httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=CLIENT_TIMEOUT_SECONDS,
-            limits=httpx.Limits(max_connections=self.concurrency),
-        ) as client:
+        clients = [
+            httpx.AsyncClient(
+                base_url=url,
+                timeout=CLIENT_TIMEOUT_SECONDS,
+                limits=httpx.Limits(max_connections=self.concurrency),
+            )
+            for url in (self.base_url, *self.more_urls)
+        ]
+        async with contextlib.AsyncExitStack() as stack:
+            for client in clients:
+                await stack.enter_async_context(client)
 
             async def worker() -> None:
                 nonlocal next_index
@@ -95,6 +106,7 @@ class WriteStream:
                     request = self.make_request(index, self.token(index))
                     if request.user not in tokens:
                         tokens[request.user] = make_token(request.user)
+                    client = clients[request.gateway % len(clients)]
                     attempt = await self._send(client, index, request, tokens[request.user])
                     async with self._progress:
                         self.attempts.append(attempt)
@@ -109,12 +121,12 @@ class WriteStream:
         self, client: httpx.AsyncClient, index: int, request: Request, token: str
     ) -> Attempt:
         started = time.monotonic()
-        attempt = Attempt(index, self.token(index), started, 0.0, 0)
+        attempt = Attempt(index, self.token(index), started, 0.0, 0, request.gateway)
         try:
             response = await client.request(
                 request.method,
                 request.path,
-                json=request.json,
+                json=request.json if request.method != "GET" else None,
                 headers={"Authorization": f"Bearer {token}"},
             )
         except httpx.HTTPError as exc:

@@ -6,6 +6,7 @@ recorded like the faults."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from rich.table import Table
 
 from bench.report import machine_line, versions_line
 from reliability.checks import Outcome
+from reliability.scale import REQUIRED, SHARE_OF_WORK
 
 RECORD = Path(__file__).resolve().parents[1] / "docs" / "RELIABILITY.md"
 NOT_RUN = "not run here"
@@ -26,6 +28,7 @@ class Section:
     columns: list[str]
     rows: list[list[str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    intro: list[str] = field(default_factory=list)  # paragraphs before the table
 
 
 # What the scenarios showed about the design, beyond the numbers; true for every run.
@@ -92,6 +95,50 @@ def faults_section(outcomes: list[Outcome]) -> Section:
     return section
 
 
+SCALE_TITLE = "Scale-out"
+SCALE_INTRO = [
+    "Two processes of every service (two gateways, each on its own port) share one NATS "
+    "server and one database. The load cycles through journal entries, posts, journal "
+    "shares (an event the sharing service turns into a post) and reads of journal entries "
+    "and of the feed, alternately through each gateway. Work per process is counted where "
+    "it is handed out, not assumed: HTTP requests by the gateway port that answered; "
+    "requests to journal and sharing by what NATS delivered to each process's queue "
+    "subscriptions (its `/connz` monitoring endpoint); events by what JetStream handed to "
+    "each process's pull subscriptions, seen by one more subscription on each of their "
+    "inboxes and checked against each durable consumer's own delivered count (a run fails "
+    "when they differ, so none is missed). Every consumer must end with "
+    "nothing pending or unacknowledged.",
+    f"A row passes when each of the two processes did at least {SHARE_OF_WORK:.0%} of that "
+    "work. Rows not required (a service's rare events) are listed for information.",
+]
+
+
+def scale_section(outcomes: list[Outcome]) -> Section:
+    section = Section(
+        SCALE_TITLE,
+        ["work", "replica 1", "replica 2", "least share", "result"],
+        intro=list(SCALE_INTRO),
+    )
+    for o in outcomes:
+        for kind, counts in o.work.items():
+            total = sum(counts)
+            least = min(counts) / total if total and len(counts) > 1 else 0.0
+            shown = [f"{n:,}" for n in counts] + ["-"] * (2 - len(counts))
+            if kind not in REQUIRED:
+                result = "information"
+            else:
+                result = "ok" if least >= SHARE_OF_WORK and len(counts) == 2 else "FAILED"
+            section.rows.append([kind, *shown[:2], f"{least:.0%}", result])
+        section.notes.append(
+            f"{o.fault}: {o.attempted:,} writes attempted, {o.accepted:,} accepted, "
+            f"{o.stored:,} stored, {o.duplicated:,} duplicated, {o.lost:,} lost; "
+            f"{verdict(o)} in {o.seconds:.0f} s"
+        )
+        section.notes += [note for note in o.notes if not note.startswith("work per process")]
+        section.notes += [f"**FAILED** {failure}" for failure in o.failures]
+    return section
+
+
 def other_sections() -> list[Section]:
     """Parts of the reliability evidence that this runner does not measure (yet)."""
     return [
@@ -119,6 +166,8 @@ def show(console: Console, machine: dict[str, str], sections: list[Section]) -> 
     console.print(f"[bold]Machine:[/] {machine_line(machine)}")
     console.print(f"[bold]Versions:[/] {versions_line(machine)}")
     for section in sections:
+        for paragraph in section.intro:
+            console.print(paragraph)
         table = Table(title=section.title, title_justify="left")
         for n, name in enumerate(section.columns):
             table.add_column(name, justify="left" if n == 0 else "right")
@@ -131,7 +180,14 @@ def show(console: Console, machine: dict[str, str], sections: list[Section]) -> 
 
 def markdown(machine: dict[str, str], sections: list[Section], command: str) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [
+    lines = head(machine, command, when)
+    for section in sections:
+        lines += section_lines(section)
+    return "\n".join(lines)
+
+
+def head(machine: dict[str, str], command: str, when: str) -> list[str]:
+    return [
         "# Reliability",
         "",
         "Written by `python -m reliability` (`make reliability`): the last run's results.",
@@ -150,22 +206,54 @@ def markdown(machine: dict[str, str], sections: list[Section], command: str) -> 
         "scheduler, the due nudges stand for writes and a `delivered` event for a store.",
         "",
     ]
-    for section in sections:
-        lines += [f"## {section.title}", ""]
-        if section.title == "Faults":
-            lines += ["What every run shows:", ""]
-            lines += [f"- {finding}" for finding in FINDINGS]
-            lines += ["", "This run:", ""]
-        lines.append("| " + " | ".join(section.columns) + " |")
-        lines.append("|" + "---|" * len(section.columns))
-        lines += ["| " + " | ".join(row) + " |" for row in section.rows]
+
+
+def section_lines(section: Section, ran: str = "") -> list[str]:
+    lines = [f"## {section.title}", ""]
+    if ran:
+        lines += [ran, ""]
+    for paragraph in section.intro:
+        lines += [paragraph, ""]
+    if section.title == "Faults":
+        lines += ["What every run shows:", ""]
+        lines += [f"- {finding}" for finding in FINDINGS]
+        lines += ["", "This run:", ""]
+    lines.append("| " + " | ".join(section.columns) + " |")
+    lines.append("|" + "---|" * len(section.columns))
+    lines += ["| " + " | ".join(row) + " |" for row in section.rows]
+    lines.append("")
+    lines += [f"- {note}" for note in section.notes]
+    if section.notes:
         lines.append("")
-        lines += [f"- {note}" for note in section.notes]
-        if section.notes:
-            lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
-def write(machine: dict[str, str], sections: list[Section], command: str) -> Path:
-    RECORD.write_text(markdown(machine, sections, command))
+# Where a section goes in the record; one not listed goes last.
+ORDER = ["Faults", SCALE_TITLE, "Bad input", "Access control"]
+
+
+def splice(record: str, sections: list[Section], command: str) -> str:
+    """The record with only ``sections`` replaced (or added): a run of some scenarios keeps
+    the results of the others. Each replaced section says which run it comes from."""
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    top, *parts = re.split(r"(?m)^(?=## )", record)
+    blocks = {
+        part.split("\n", 1)[0].removeprefix("## ").strip(): part.rstrip("\n") + "\n\n"
+        for part in parts
+    }
+    ran = f"*This section: {when}, `{command}` (the rest of the page is from the run above).*"
+    for section in sections:
+        blocks[section.title] = "\n".join(section_lines(section, ran)).rstrip("\n") + "\n\n"
+    titles = sorted(blocks, key=lambda t: ORDER.index(t) if t in ORDER else len(ORDER))
+    return (top + "".join(blocks[title] for title in titles)).rstrip("\n") + "\n"
+
+
+def write(
+    machine: dict[str, str], sections: list[Section], command: str, partial: bool = False
+) -> Path:
+    """The whole record; with ``partial``, only these sections of the existing one."""
+    if partial and RECORD.exists():
+        RECORD.write_text(splice(RECORD.read_text(), sections, command))
+    else:
+        RECORD.write_text(markdown(machine, sections, command))
     return RECORD

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reliability import kills, outages, poison, replicas
+from reliability import kills, outages, poison, replicas, scale
 from reliability.checks import Outcome
 
 
@@ -52,6 +52,10 @@ async def _replicas(workdir: Path, size: Size) -> Outcome:
     return await replicas.replicas_share_work(workdir, size.writes)
 
 
+async def _scale(workdir: Path, size: Size) -> Outcome:
+    return await scale.scale_out(workdir, size.writes)
+
+
 SCENARIOS: dict[str, Run] = {
     "kill-journal": _kill("journal"),
     "kill-nudges": _kill("nudges"),
@@ -62,4 +66,7 @@ SCENARIOS: dict[str, Run] = {
     "database-outage": _database,
     "poison": _poison,
     "replicas": _replicas,
+    "scale": _scale,
 }
+# Reported in a section of their own (work per replica), not as a fault.
+SCALE_SCENARIOS = {"scale"}

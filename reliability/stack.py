@@ -1,6 +1,7 @@
 """The whole system as local processes, with the handles a fault scenario needs: kill -9 a
-service, run several replicas of one, stop NATS or the database and start it again on the
-same port and data directory. Everything listens on 127.0.0.1 only, on free ports."""
+service, run several replicas of one (gateways each on a port of their own), stop NATS or
+the database and start it again on the same port and data directory. Everything listens on
+127.0.0.1 only, on free ports."""
 
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ class FaultStack(Stack):
     def __init__(self, config: StackConfig, monitor_port: int) -> None:
         super().__init__(config)
         self.monitor_port = monitor_port
+        # Gateway key -> its HTTP port, kept across a restart so clients find it again.
+        self.gateway_ports: dict[str, int] = {"gateway": config.http_port}
+
+    @property
+    def gateway_urls(self) -> list[str]:
+        return [f"http://{HOST}:{port}" for port in self.gateway_ports.values()]
 
     # --- servers -------------------------------------------------------------------------
 
@@ -76,14 +83,19 @@ class FaultStack(Stack):
     # --- services --------------------------------------------------------------------------
 
     def start_replica(self, name: str, replica: int) -> servers.ManagedProcess:
-        """Another process of a consumer service (the gateway has one port, so one copy)."""
-        if name == "gateway":
-            raise ValueError("the gateway listens on one port; run one copy")
+        """Another process of a service. A gateway gets an HTTP port of its own and is
+        started once that port answers; the others are only spawned."""
         key = name if replica == 1 else f"{name}-{replica}"
         proc = self.service(name)
         proc.name = f"flowlearn-{key}"
         proc.log_path = self.config.data_dir / "logs" / f"{key}.log"
-        proc.spawn()
+        if name == "gateway":
+            port = self.gateway_ports.setdefault(key, servers.free_port(HOST))
+            proc.port = port
+            proc.env = {**proc.env, "FLOWLEARN_GATEWAY_HTTP_PORT": str(port)}
+            proc.start(timeout=60)
+        else:
+            proc.spawn()
         self.services[key] = proc
         return proc
 
@@ -96,20 +108,18 @@ class FaultStack(Stack):
         old = self.services[key]
         if old.running:
             raise RuntimeError(f"{key} is still running")
-        if key == "gateway":
-            self.start_service("gateway")  # returns once its port answers
-            return
         name, _, replica = key.partition("-")
         before = started_count(old.log_path)
         proc = self.start_replica(name, int(replica or 1))
-        wait_started(proc, before, timeout)
+        if name != "gateway":  # a gateway's start returned once its port answered
+            wait_started(proc, before, timeout)
 
     def pids(self) -> dict[str, int]:
         return {k: p.process.pid for k, p in self.services.items() if p.process is not None}
 
     def stop(self) -> None:
         # SIGTERM to every service at once, then wait: a sequential stop costs seconds each.
-        order = sorted(self.services, key=lambda k: k != "gateway")
+        order = sorted(self.services, key=lambda k: not k.startswith("gateway"))
         procs = [self.services[k] for k in order if self.services[k].running]
         for proc in procs:
             if proc.process is not None:
@@ -138,6 +148,18 @@ def started_count(log_path: Path) -> int:
         return 0
 
 
+def wait_serving(url: str, timeout: float = 60.0) -> None:
+    """Until a gateway's ``/readyz`` answers 200 (it reaches NATS and every service)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/readyz", timeout=3).status_code == 200:
+                return
+        if time.monotonic() >= deadline:
+            raise servers.ServerStartError(f"{url} was not ready in {timeout:.0f}s")
+        time.sleep(0.3)
+
+
 def wait_started(proc: servers.ManagedProcess, before: int, timeout: float) -> None:
     """Until the process logs that it started (subscriptions in place), or fails."""
     deadline = time.monotonic() + timeout
@@ -158,7 +180,7 @@ def fault_stack(
     env: dict[str, str] | None = None,
 ) -> Iterator[FaultStack]:
     """A fresh system in ``workdir`` on free ports; stopped when the block ends, whatever
-    happened inside it. ``replicas`` asks for more than one process of a consumer service."""
+    happened inside it. ``replicas`` asks for more than one process of a service."""
     config = StackConfig(
         data_dir=workdir,
         host=HOST,
@@ -183,8 +205,10 @@ def fault_stack(
             for replica in range(2, count + 1):
                 stack.start_replica(name, replica)
         stack.wait_ready()
+        for url in stack.gateway_urls[1:]:
+            wait_serving(url)
         for key, proc in stack.services.items():
-            if key != "gateway":
+            if not key.startswith("gateway"):
                 wait_started(proc, 0, 60)
         yield stack
     finally:

@@ -24,6 +24,7 @@ NATS_CONF = DEPLOY / "nats" / "nats.conf"
 STREAMS_FILE = DEPLOY / "nats" / "streams.json"
 ENV_EXAMPLE = DEPLOY / ".env.example"
 K8S = DEPLOY / "k8s"
+NGINX_CONF = DEPLOY / "nginx" / "nginx.conf"
 
 DB_SERVICES = ("journal", "nudges", "sharing")
 SERVICES = (*DB_SERVICES, "gateway")
@@ -247,7 +248,7 @@ class Instruction:
 
 
 def dockerfile_path(name: str) -> Path:
-    return ROOT / "services" / name / "Dockerfile"
+    return DEPLOY / "docker" / f"{name}.Dockerfile"
 
 
 def parse_dockerfile(text: str) -> list[Instruction]:

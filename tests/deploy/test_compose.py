@@ -15,6 +15,7 @@ from deploy_support import (
     DEPLOY,
     ENV_EXAMPLE,
     NATS_CONF,
+    NGINX_CONF,
     REFERENCE,
     ROOT,
     SECRET_NAME,
@@ -177,11 +178,52 @@ def test_service_is_restarted_health_checked_and_scalable(name: str) -> None:
     assert "ALL" in svc.get("cap_drop", [])
 
 
-def test_only_the_gateway_publishes_a_host_port() -> None:
+def test_only_the_edge_publishes_a_host_port() -> None:
+    """Port 8000 belongs to the edge, so any number of gateways can run behind it."""
     with_ports = {
         name: svc["ports"] for name, svc in compose()["services"].items() if svc.get("ports")
     }
-    assert with_ports == {"gateway": ["8000:8000"]}
+    assert with_ports == {"edge": ["8000:8080"]}
+    assert [str(port) for port in service("gateway")["expose"]] == ["8000"]
+
+
+def test_no_service_has_a_fixed_container_name() -> None:
+    """A container name would make ``--scale`` fail for that service."""
+    named = [name for name, svc in compose()["services"].items() if "container_name" in svc]
+    assert named == []
+
+
+def test_every_long_running_service_has_a_health_check() -> None:
+    for name, svc in compose()["services"].items():
+        if svc.get("restart") == "no":  # one-shot set-up jobs
+            continue
+        assert healthcheck_test(name), name
+
+
+def test_edge_spreads_requests_over_every_gateway_replica() -> None:
+    edge = service("edge")
+    assert re.match(r"^nginxinc/nginx-unprivileged:1\.\d+(\.\d+)?-alpine$", edge["image"])
+    assert bind_mounts("edge")["/etc/nginx/nginx.conf"] == "./deploy/nginx/nginx.conf"
+    assert edge["read_only"] is True
+    assert "ALL" in edge["cap_drop"]
+    assert any(str(t).startswith("/tmp") for t in edge["tmpfs"])
+    assert "http://127.0.0.1:8080/healthz" in healthcheck_test("edge")
+    assert edge["depends_on"]["gateway"]["condition"] == "service_healthy"
+
+    conf = re.sub(r"#[^\n]*", "", NGINX_CONF.read_text(encoding="utf-8"))
+    # Docker's DNS, asked again: replicas added with --scale are found without a restart.
+    assert re.search(r"resolver\s+127\.0\.0\.11\s+valid=\d+s", conf)
+    # A variable in proxy_pass is what makes nginx resolve at run time, not once at start.
+    target = re.search(r"set\s+\$(\w+)\s+http://gateway:8000;", conf)
+    assert target, "the gateway is not proxied through a variable"
+    assert re.search(rf"proxy_pass\s+\${target[1]};", conf)
+    assert re.search(r"listen\s+8080;", conf)
+    assert re.search(r"proxy_buffering\s+off;", conf), "live notifications need no buffering"
+    # Writable paths on a read-only root file system: /tmp only.
+    for path in re.findall(r"(?:pid|_temp_path)\s+(\S+);", conf):
+        assert path.startswith("/tmp/"), path
+    assert "X-Forwarded-For" in conf
+    assert environment("gateway")["FORWARDED_ALLOW_IPS"]
 
 
 def test_nats_setup_applies_the_stream_definitions_as_admin() -> None:

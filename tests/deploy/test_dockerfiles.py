@@ -71,6 +71,14 @@ def test_service_dockerfile_checks_health_over_nats(name: str) -> None:
     assert installs == [f"pip install --no-cache-dir /src/shared /src/{name}"]
 
 
+def test_images_are_built_from_deploy_only() -> None:
+    """One Dockerfile per service under deploy/docker, none left beside the code."""
+    assert sorted(p.name for p in (ROOT / "deploy" / "docker").glob("*.Dockerfile")) == sorted(
+        f"{name}.Dockerfile" for name in SERVICES
+    )
+    assert list((ROOT / "services").glob("*/Dockerfile")) == []
+
+
 def test_dockerignore_keeps_local_state_and_secrets_out() -> None:
     patterns = dockerignore_patterns()
     for path in (".venv", ".git", ".flowlearn", "shared/x/__pycache__", ".env", "deploy/.env"):

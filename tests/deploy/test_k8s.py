@@ -58,6 +58,14 @@ def test_kustomization_resources_exist_and_parse() -> None:
         assert doc["metadata"].get("name")
 
 
+def test_kustomization_lists_every_manifest() -> None:
+    """A manifest left out of ``resources`` would silently not be deployed."""
+    manifests = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert set(kustomization()["resources"]) == manifests
+    for name in SERVICES:
+        assert f"{name}.yaml" in manifests
+
+
 def test_k8s_secrets_come_from_uncommitted_files_with_templates() -> None:
     generated = {item["name"]: item for item in kustomization()["secretGenerator"]}
     assert set(generated) == {f"flowlearn-{name}" for name in SERVICES}

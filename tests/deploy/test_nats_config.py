@@ -186,3 +186,45 @@ def test_nudges_consumer_matches_the_service() -> None:
     for subject in EventSubject:
         if subject.startswith("flow.journal.entry."):
             assert subject_matches(config["filter_subject"], subject)
+
+
+def registered_consumers(service: str) -> dict[str, str]:
+    """Durable name -> filter subject of every event consumer ``service`` registers,
+    read from its broker as built at start-up (nothing connects)."""
+    import importlib
+
+    bootstrap = importlib.import_module(f"flowlearn_{service}.bootstrap")
+    settings_module = importlib.import_module(f"flowlearn_{service}.settings")
+    settings_class = getattr(settings_module, f"{service.capitalize()}Settings")
+    broker = bootstrap.bootstrap(settings_class.model_construct()).broker
+    return {
+        str(sub.config.durable_name): str(sub.subject.broker_address)
+        for sub in broker.subscribers
+        if getattr(getattr(sub, "config", None), "durable_name", None)
+    }
+
+
+def test_streams_json_defines_every_consumer_the_services_use() -> None:
+    """An operator who applies streams.json gets every durable consumer, as the services
+    create it (a service also creates one that is missing, with the same settings)."""
+    from flowlearn_shared.consumer import ACK_WAIT_SECONDS
+
+    defined = {c["config"]["durable_name"]: c for c in stream_definitions()["consumers"]}
+    used: dict[str, str] = {}
+    for service in DB_SERVICES:
+        consumers = registered_consumers(service)
+        assert consumers, f"{service} registers no consumer"
+        assert all(name.startswith(f"{service}-") for name in consumers), consumers
+        used |= consumers
+    assert set(defined) == set(used)
+    for name, subject in used.items():
+        consumer = defined[name]
+        config = consumer["config"]
+        assert consumer["stream"] == EVENTS_STREAM
+        assert config["name"] == name
+        assert config["filter_subject"] == subject, name
+        assert config["description"], name
+        assert config["ack_policy"] == "explicit"
+        assert config["deliver_policy"] == "all"
+        assert config["ack_wait"] == int(ACK_WAIT_SECONDS * NS_PER_SECOND)
+        assert config["max_deliver"] == -1

@@ -136,11 +136,13 @@ def test_nats_monitoring_healthz_answers(deploy_nats: DeployNats) -> None:
 async def test_streams_apply_to_a_real_server_and_again(applied_streams: DeployNats) -> None:
     module = load_module(DEPLOY / "nats" / "apply_streams.py", "flowlearn_apply_streams")
     done = await module.main_async(applied_streams.url("admin"), STREAMS_FILE)
+    consumers = module.load(STREAMS_FILE)["consumers"]
     assert done == [
         f"stream {EVENTS_STREAM}: applied",
         f"stream {DEAD_LETTER_STREAM}: applied",
-        f"consumer {EVENTS_STREAM}/nudges-journal-activity: applied",
+        *(f"consumer {EVENTS_STREAM}/{c['config']['durable_name']}: applied" for c in consumers),
     ]
+    assert f"consumer {EVENTS_STREAM}/nudges-journal-activity: applied" in done
     async with connected(applied_streams.url("admin")) as (client, _):
         js = client.jetstream()
         events = await js.stream_info(EVENTS_STREAM)

@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Flowlearn sharing service (knowledge sharing). Build from the repository root:
-#   docker build -f services/sharing/Dockerfile -t flowlearn/sharing .
+#   docker build -f deploy/docker/sharing.Dockerfile -t flowlearn/sharing .
 # It has no HTTP port: it talks to NATS and MongoDB only (configuration: FLOWLEARN_* env).
 
 FROM python:3.11-slim AS builder

@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Flowlearn nudges service (nudges in the flow of work). Build from the repository root:
-#   docker build -f services/nudges/Dockerfile -t flowlearn/nudges .
+#   docker build -f deploy/docker/nudges.Dockerfile -t flowlearn/nudges .
 # It has no HTTP port: it talks to NATS and MongoDB only (configuration: FLOWLEARN_* env).
 
 FROM python:3.11-slim AS builder

@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Flowlearn journal service (private work journal and portfolio). Build from the repository root:
-#   docker build -f services/journal/Dockerfile -t flowlearn/journal .
+#   docker build -f deploy/docker/journal.Dockerfile -t flowlearn/journal .
 # It has no HTTP port: it talks to NATS and MongoDB only (configuration: FLOWLEARN_* env).
 
 FROM python:3.11-slim AS builder

@@ -1,5 +1,5 @@
 # Build context: the repository root.
-#   docker build -f services/gateway/Dockerfile -t flowlearn-gateway .
+#   docker build -f deploy/docker/gateway.Dockerfile -t flowlearn-gateway .
 FROM python:3.11-slim AS build
 
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
