@@ -160,6 +160,7 @@ def stack(
         nats_port=servers.free_port(),
         mongo_port=servers.free_port(),
         http_port=servers.free_port(),
+        metrics_ports={name: servers.free_port() for name in ("journal", "nudges", "sharing")},
         env="test",
         extra_env={
             "FLOWLEARN_GATEWAY_REQUEST_TIMEOUT_SECONDS": "3",

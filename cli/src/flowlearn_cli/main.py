@@ -33,6 +33,10 @@ def token(
         raise typer.BadParameter(str(exc)) from exc
 
 
+# Where `flowlearn dev` serves each service's /metrics (the gateway: on its HTTP port).
+DEV_METRICS_PORTS = {"journal": 9101, "nudges": 9102, "sharing": 9103}
+
+
 def _port(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
@@ -51,6 +55,10 @@ def dev(
         mongo_port=_port("FLOWLEARN_DEV_MONGO_PORT", 27017),
         http_port=_port("FLOWLEARN_HTTP_PORT", 8000),
         env="dev",
+        metrics_ports={
+            name: _port(f"FLOWLEARN_DEV_{name.upper()}_METRICS_PORT", port)
+            for name, port in DEV_METRICS_PORTS.items()
+        },
     )
     stack = Stack(config)
     stopping = False
@@ -87,10 +95,12 @@ def dev(
 
 def _print_welcome(config: StackConfig) -> None:
     people = ", ".join(f"{user} ({role})" for user, role, _, _ in DEMO_PEOPLE)
+    metrics = ", ".join(config.metrics_url(name) for name in ["gateway", *config.metrics_ports])
     typer.echo(
         f"\nFlowlearn is running at {config.gateway_url}\n"
         f"  the hub:    {config.gateway_url}/hub/   (pick a demo person to sign in)\n"
         f"  API docs:   {config.gateway_url}/docs\n"
+        f"  metrics:    {metrics}\n"
         f"  demo users: {people}\n"
         f"  a token:    .venv/bin/flowlearn token alice   (or --role manager|curator|admin)\n"
         f'  try:        curl -H "Authorization: Bearer $(.venv/bin/flowlearn token alice)" '

@@ -25,6 +25,9 @@ class StackConfig:
     env: str = "dev"
     jwt_secret: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Each service's /metrics port ("journal", "nudges", "sharing"); the gateway serves
+    # /metrics on its HTTP port. A service left out has no metrics listener.
+    metrics_ports: dict[str, int] = field(default_factory=dict)
     # External servers, when the caller already runs them.
     nats_url: str | None = None
     mongodb_uri: str | None = None
@@ -32,6 +35,11 @@ class StackConfig:
     @property
     def gateway_url(self) -> str:
         return f"http://{self.host}:{self.http_port}"
+
+    def metrics_url(self, service: str) -> str:
+        if service == "gateway":
+            return f"{self.gateway_url}/metrics"
+        return f"http://{self.host}:{self.metrics_ports[service]}/metrics"
 
 
 class Stack:
@@ -54,6 +62,7 @@ class Stack:
     def check_ports(self) -> None:
         """Fail before starting anything when a port we need is taken."""
         wanted = [("gateway HTTP", self.config.http_port)]
+        wanted += [(f"{name} metrics", port) for name, port in self.config.metrics_ports.items()]
         if not self.config.nats_url:
             wanted.append(("NATS", self.config.nats_port))
         if not self.config.mongodb_uri:
@@ -86,16 +95,21 @@ class Stack:
             env["FLOWLEARN_JWT_SECRET"] = self.config.jwt_secret
         return env
 
-    def service(self, name: str) -> servers.ManagedProcess:
-        # Services have no port of their own (but the gateway); readiness is checked by
-        # the gateway's /readyz, so the "port" here is the gateway's.
+    def service(self, name: str, metrics_port: int | None = None) -> servers.ManagedProcess:
+        # Readiness is checked by the gateway's /readyz, so the "port" here is the
+        # gateway's. ``metrics_port`` overrides the configured one (a second replica).
+        env = self.service_env()
+        port = self.config.metrics_ports.get(name) if metrics_port is None else metrics_port
+        if port is not None and name != "gateway":
+            env[f"FLOWLEARN_{name.upper()}_METRICS_PORT"] = str(port)
+            env[f"FLOWLEARN_{name.upper()}_METRICS_HOST"] = self.config.host
         return servers.ManagedProcess(
             f"flowlearn-{name}",
             [sys.executable, "-m", f"flowlearn_{name}"],
             self.config.host,
             self.config.http_port,
             self.config.data_dir / "logs" / f"{name}.log",
-            env=self.service_env(),
+            env=env,
         )
 
     def start_service(self, name: str) -> servers.ManagedProcess:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -27,6 +29,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from flowlearn_shared.events import Event, parse_event
+from flowlearn_shared.observability.metrics import (
+    EVENT_HANDLING_DURATION,
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+    EVENTS_FAILED,
+    EVENTS_REDELIVERED,
+)
+from flowlearn_shared.observability.tracing import TRACE_HEADERS, continue_trace
 from flowlearn_shared.rpc_server import raw_body
 from flowlearn_shared.settings import ServiceSettings
 from flowlearn_shared.subjects import (
@@ -108,6 +118,8 @@ class DeadLetters:
         if raw.headers and MSG_ID_HEADER in raw.headers:
             # Same id: a retried dead-lettering is de-duplicated by JetStream.
             headers[MSG_ID_HEADER] = f"dlq:{consumer}:{raw.headers[MSG_ID_HEADER]}"
+        # A replayed dead letter stays in the trace of the request that caused it.
+        headers.update({k: v for k, v in (raw.headers or {}).items() if k in TRACE_HEADERS})
         await self.broker.publish(
             raw.data,
             subject=dead_letter_subject(consumer),
@@ -134,9 +146,25 @@ def subscribe_events(
     """Register ``handler`` as a durable, shared, retrying consumer of ``subject``."""
     dead_letters = DeadLetters(broker)
 
+    handling_time = EVENT_HANDLING_DURATION.labels(durable)
+
     async def consume(msg: NatsMessage) -> None:
+        raw = msg.raw_message
+        # The publisher's trace continues here (the outbox relay sends it along).
+        with continue_trace(
+            f"consume {raw.subject}",
+            raw.headers,
+            SpanKind.CONSUMER,
+            {"messaging.destination.name": raw.subject, "messaging.consumer.group.name": durable},
+        ):
+            await handle(msg, raw.subject)
+
+    async def handle(msg: NatsMessage, subject: str) -> None:
+        start = time.perf_counter()
         metadata = msg.raw_message.metadata
         deliveries = metadata.num_delivered if metadata else 1
+        if deliveries > 1:
+            EVENTS_REDELIVERED.labels(durable, subject).inc()
         try:
             event = parse_event(msg.raw_message.data)
         except ValidationError as exc:
@@ -144,10 +172,12 @@ def subscribe_events(
             log.error("malformed event dead-lettered", extra={"consumer": durable})
             await dead_letters.send(durable, msg, f"malformed: {exc.errors()[:3]}", deliveries)
             await msg.reject()
+            EVENTS_DEAD_LETTERED.labels(durable, subject, "malformed").inc()
             return
         try:
             await handler(event)
         except Exception as exc:
+            EVENTS_FAILED.labels(durable, subject).inc()
             if deliveries >= settings.max_deliver:
                 log.exception(
                     "handler failed for the last time; dead-lettered",
@@ -155,6 +185,7 @@ def subscribe_events(
                 )
                 await dead_letters.send(durable, msg, repr(exc), deliveries)
                 await msg.reject()
+                EVENTS_DEAD_LETTERED.labels(durable, subject, "failed").inc()
                 return
             delay = backoff_delay(settings, deliveries)
             log.warning(
@@ -170,6 +201,19 @@ def subscribe_events(
             await msg.nack(delay=delay)
             return
         await msg.ack()
+        elapsed = time.perf_counter() - start
+        EVENTS_CONSUMED.labels(durable, subject).inc()
+        handling_time.observe(elapsed)
+        log.info(
+            "event handled",
+            extra={
+                "consumer": durable,
+                "subject": subject,
+                "event_id": str(event.id),
+                "deliveries": deliveries,
+                "duration_ms": round(elapsed * 1000, 2),
+            },
+        )
 
     broker.subscriber(
         subject,

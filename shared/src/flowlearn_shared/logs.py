@@ -1,4 +1,5 @@
-"""JSON-line logs: one object per line, with any ``extra`` fields kept."""
+"""JSON-line logs: one object per line, with any ``extra`` fields kept, and the trace and
+span ids of the active span, so one request's lines can be found in every service."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+
+from flowlearn_shared.observability.tracing import current_ids
 
 # "color_message" is uvicorn's coloured copy of the message: noise in JSON.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {
@@ -29,6 +32,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if (ids := current_ids()) is not None:
+            line["trace_id"], line["span_id"] = ids
         line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)

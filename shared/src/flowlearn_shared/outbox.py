@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -19,6 +20,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from flowlearn_shared.events import _Envelope, serialize_event
+from flowlearn_shared.observability.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
+from flowlearn_shared.observability.tracing import trace_headers
 
 log = logging.getLogger("flowlearn.outbox")
 
@@ -26,7 +29,9 @@ PUBLISHED_RETENTION = timedelta(days=7)
 
 
 class EventPublisher(Protocol):
-    async def publish(self, subject: str, payload: bytes, msg_id: str) -> None: ...
+    async def publish(
+        self, subject: str, payload: bytes, msg_id: str, headers: Mapping[str, str] | None = None
+    ) -> None: ...
 
 
 class Outbox:
@@ -45,17 +50,28 @@ class Outbox:
         )
 
     async def add(self, event: _Envelope, session: AsyncClientSession) -> None:
-        await self.collection.insert_one(
-            {
-                "_id": str(event.id),
-                "subject": event.nats_subject(),
-                "payload": serialize_event(event).decode(),
-                "created_at": datetime.now(UTC),
-                "published_at": None,
-                "attempts": 0,
-            },
-            session=session,
-        )
+        await self.collection.insert_one(self._record(event), session=session)
+
+    async def add_many(self, events: Sequence[_Envelope], session: AsyncClientSession) -> None:
+        """Several events in one write, for a use case that changes many things at once."""
+        if events:
+            records = [self._record(event) for event in events]
+            await self.collection.insert_many(records, session=session)
+
+    def _record(self, event: _Envelope) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "_id": str(event.id),
+            "subject": event.nats_subject(),
+            "payload": serialize_event(event).decode(),
+            "created_at": datetime.now(UTC),
+            "published_at": None,
+            "attempts": 0,
+        }
+        # The relay publishes later, outside this request: it sends these along, so the
+        # event stays in the trace of the request that caused it.
+        if headers := trace_headers():
+            record["headers"] = headers
+        return record
 
     async def pending(self, limit: int = 100) -> list[dict[str, Any]]:
         cursor = self.collection.find({"published_at": None}).sort("created_at", ASCENDING)
@@ -87,6 +103,7 @@ class OutboxRelay:
         self.publisher = publisher
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._database = outbox.collection.database.name
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -106,9 +123,13 @@ class OutboxRelay:
                     event_id = str(record["_id"])
                     try:
                         await self.publisher.publish(
-                            record["subject"], record["payload"].encode(), event_id
+                            record["subject"],
+                            record["payload"].encode(),
+                            event_id,
+                            record.get("headers"),
                         )
                     except Exception as exc:
+                        OUTBOX_PUBLISH_FAILURES.labels(self._database).inc()
                         log.warning(
                             "publish failed, will retry",
                             extra={"event_id": event_id, "error": repr(exc)},
@@ -118,6 +139,7 @@ class OutboxRelay:
                         break
                     done.append(event_id)
                 await self.outbox.mark_published(done)
+                OUTBOX_PUBLISHED.labels(self._database).inc(len(done))
                 published += len(done)
                 if failed:
                     return published

@@ -4,12 +4,16 @@ problem. A bad request gets a 422 problem, never silence."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from faststream.nats import NatsBroker, NatsMessage
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 
+from flowlearn_shared.observability.metrics import RPC_REQUEST_DURATION, RPC_REQUESTS
+from flowlearn_shared.observability.tracing import continue_trace
 from flowlearn_shared.rpc import InvalidInput, Problem, Reply, ServiceError
 
 log = logging.getLogger("flowlearn.rpc")
@@ -57,8 +61,31 @@ def serve(
 ) -> None:
     """Answer ``subject`` in the service's queue group, shared by every replica."""
 
+    requests = {status: RPC_REQUESTS.labels(subject, str(status)) for status in (200, 422, 500)}
+    duration = RPC_REQUEST_DURATION.labels(subject)
+
     async def handle(msg: NatsMessage) -> Reply[Any]:
-        return await answer(msg.raw_message.data, model, use_case)
+        raw = msg.raw_message
+        # The caller's trace (the gateway's request) continues here, so the use case's
+        # log lines and the events it writes carry the same trace id.
+        with continue_trace(f"rpc {subject}", raw.headers, SpanKind.SERVER):
+            start = time.perf_counter()
+            reply = await answer(raw.data, model, use_case)
+            elapsed = time.perf_counter() - start
+            status = reply.problem.status if reply.problem is not None else 200
+            counter = requests.get(status) or RPC_REQUESTS.labels(subject, str(status))
+            counter.inc()
+            duration.observe(elapsed)
+            # The service's access line: subject, status and time, never the request.
+            log.info(
+                "request served",
+                extra={
+                    "subject": subject,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+        return reply
 
     broker.subscriber(
         subject,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from faststream.nats import NatsBroker
@@ -13,6 +15,9 @@ from nats.js import JetStreamContext
 from pymongo import AsyncMongoClient
 
 from flowlearn_shared.mongo import ping
+from flowlearn_shared.observability.endpoint import MetricsServer, Sampler
+from flowlearn_shared.observability.samplers import ConsumerLag, OutboxBacklog
+from flowlearn_shared.outbox import Outbox, OutboxRelay
 from flowlearn_shared.rpc import HealthStatus, Reply
 from flowlearn_shared.settings import ServiceSettings
 from flowlearn_shared.streams import ensure_streams
@@ -64,11 +69,17 @@ class JetStreamPublisher:
         self.broker = broker
         self.timeout = timeout
 
-    async def publish(self, subject: str, payload: bytes, msg_id: str) -> None:
+    async def publish(
+        self, subject: str, payload: bytes, msg_id: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         await self.broker.publish(
             payload,
             subject=subject,
-            headers={MSG_ID_HEADER: msg_id, "content-type": "application/cloudevents+json"},
+            headers={
+                **(headers or {}),
+                MSG_ID_HEADER: msg_id,
+                "content-type": "application/cloudevents+json",
+            },
             stream=EVENTS_STREAM,
             timeout=self.timeout,
         )
@@ -82,10 +93,67 @@ def register_health(
         return Reply(result=HealthStatus(service=service, nats=True, mongodb=await ping(mongo)))
 
 
+def make_metrics_server(
+    settings: ServiceSettings, broker: NatsBroker, outbox: Outbox, *samplers: Sampler
+) -> MetricsServer:
+    """The service's /metrics listener (none when ``metrics_port`` is 0), with its consumers'
+    lag and its outbox backlog sampled at each scrape."""
+    return MetricsServer(
+        settings.metrics_host,
+        settings.metrics_port,
+        [ConsumerLag(broker), OutboxBacklog(outbox), *samplers],
+    )
+
+
+# What the final outbox pass may take during shutdown; the rest stays for the next relay.
+FINAL_PUBLISH_SECONDS = 5.0
+
+
+async def _stop_taking_requests(broker: NatsBroker) -> None:
+    """Withdraw from every request subject first, keeping what already arrived: stopping a
+    subscriber alone would leave it subscribed while it waits, silently dropping requests
+    meant for another replica (their callers would time out)."""
+
+    async def withdraw(subscriber: Any) -> None:
+        subscription = getattr(subscriber, "subscription", None)
+        if subscription is None or getattr(subscriber, "stream", None) is not None:
+            return  # JetStream consumers: unacknowledged messages go to another replica
+        try:
+            await subscription.drain()
+        except Exception as exc:
+            log.warning("could not drain a subscription: %r", exc)
+        subscriber.subscription = None  # drained; the broker must not unsubscribe it again
+
+    await asyncio.gather(*(withdraw(s) for s in broker.subscribers))
+    # Requests handed over just now are queued in memory: let them start before the
+    # subscribers count what is in flight.
+    await asyncio.sleep(0.05)
+
+
+async def stop_gracefully(broker: NatsBroker, relay: OutboxRelay | None = None) -> None:
+    """Stop taking messages, let handlers in flight finish (up to the broker's graceful
+    timeout), publish the events they committed, then drain the NATS connection."""
+    await _stop_taking_requests(broker)
+    await asyncio.gather(*(subscriber.stop() for subscriber in broker.subscribers))
+    if relay is not None:
+        await relay.stop()
+        try:
+            await asyncio.wait_for(relay.publish_pending(), FINAL_PUBLISH_SECONDS)
+        except Exception as exc:  # left pending: any replica's relay publishes it later
+            log.warning("final outbox pass incomplete: %r", exc)
+    await broker.stop()  # unsubscribes what is left and drains the connection
+
+
 async def serve_until_stopped(
-    start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]], service: str
+    start: Callable[[], Awaitable[None]],
+    stop: Callable[[], Awaitable[None]],
+    service: str,
+    *,
+    stop_timeout: float = 25.0,
 ) -> None:
-    """Start, then wait for SIGTERM or SIGINT and stop gracefully (draining the broker)."""
+    """Start, then wait for SIGTERM or SIGINT and stop gracefully within ``stop_timeout``
+    seconds. Returns normally (exit status 0) after a clean stop; exits with 1 past the
+    bound, so an orchestrator sees that work may have been cut short."""
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -96,4 +164,24 @@ async def serve_until_stopped(
         await stopped.wait()
     finally:
         log.info("service stopping", extra={"service_name": service})
-        await stop()
+        began = time.monotonic()
+        try:
+            await asyncio.wait_for(stop(), stop_timeout)
+        except TimeoutError:
+            log.error(
+                "service did not stop within %.0fs",
+                stop_timeout,
+                extra={"service_name": service},
+            )
+            raise SystemExit(1) from None
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(Exception):
+                    loop.remove_signal_handler(sig)
+        log.info(
+            "service stopped",
+            extra={
+                "service_name": service,
+                "duration_ms": round((time.monotonic() - began) * 1000),
+            },
+        )

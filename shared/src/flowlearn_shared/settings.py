@@ -39,6 +39,14 @@ class ServiceSettings(BaseSettings):
     # (a service deployed later still learns what happened before it); "new" skips it.
     new_consumers_start_at: Literal["all", "new"] = "all"
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    # Prometheus text at http://<metrics_host>:<metrics_port>/metrics. 0 = no listener, so
+    # replicas on one host never collide by default; give each its own port to scrape it.
+    # (The gateway serves /metrics on its HTTP port instead.)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    # On SIGTERM: stop taking work, let handlers in flight finish, publish what they wrote
+    # and drain the NATS connection, within this bound; past it the process exits with 1.
+    shutdown_timeout_seconds: float = Field(default=25.0, gt=0)
 
     @classmethod
     def settings_customise_sources(

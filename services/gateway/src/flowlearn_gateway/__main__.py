@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+from types import FrameType
 
 import uvicorn
 from flowlearn_shared.logs import configure_logging
@@ -13,6 +15,12 @@ from flowlearn_gateway.entrypoints.http import create_app
 from flowlearn_gateway.settings import GatewaySettings
 
 log = logging.getLogger("flowlearn.gateway")
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    # uvicorn finishes its graceful shutdown (requests in flight, the NATS drain) and then
+    # raises the signal it caught again; by then stopping on request is a clean exit.
+    raise SystemExit(0)
 
 
 def main() -> None:
@@ -33,6 +41,7 @@ def main() -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    signal.signal(signal.SIGTERM, _stopped)
     uvicorn.run(
         create_app(settings),
         host=settings.http_host,

@@ -11,15 +11,19 @@ from faststream.specification import AsyncAPI
 from flowlearn_shared.consumer import ProcessedEvents, subscribe_events
 from flowlearn_shared.logs import configure_logging
 from flowlearn_shared.mongo import make_client
+from flowlearn_shared.observability.endpoint import MetricsServer
+from flowlearn_shared.observability.tracing import configure_tracing
 from flowlearn_shared.outbox import Outbox, OutboxRelay
 from flowlearn_shared.personal_data import ErasedPeople, ErasureConsumer
 from flowlearn_shared.runtime import (
     JetStreamPublisher,
     connect_and_prepare,
     make_broker,
+    make_metrics_server,
     register_health,
     serve_until_stopped,
     start_broker,
+    stop_gracefully,
 )
 from flowlearn_shared.subjects import EventSubject
 from flowlearn_shared.unit_of_work import UnitOfWork
@@ -59,6 +63,7 @@ class Journal:
     portfolio: PortfolioService
     personal_data: JournalPersonalDataService
     processed_erasures: ProcessedEvents
+    metrics: MetricsServer
 
     async def start(self) -> None:
         await connect_and_prepare(self.broker, self.settings)
@@ -70,10 +75,11 @@ class Journal:
         await start_broker(self.broker)
         self.relay.start()
         self.relay.notify()  # publish anything a previous run left behind
+        await self.metrics.start()
 
     async def stop(self) -> None:
-        await self.relay.stop()
-        await self.broker.stop()
+        await stop_gracefully(self.broker, self.relay)
+        await self.metrics.stop()
         await self.mongo.close()
 
 
@@ -138,14 +144,18 @@ def bootstrap(settings: JournalSettings | None = None) -> Journal:
         portfolio,
         personal_data=personal_data,
         processed_erasures=processed_erasures,
+        metrics=make_metrics_server(settings, broker, outbox),
     )
 
 
 async def run(settings: JournalSettings | None = None) -> None:
     settings = settings or JournalSettings()
     configure_logging(SERVICE, settings.log_level)
+    configure_tracing(SERVICE)
     journal = bootstrap(settings)
-    await serve_until_stopped(journal.start, journal.stop, SERVICE)
+    await serve_until_stopped(
+        journal.start, journal.stop, SERVICE, stop_timeout=settings.shutdown_timeout_seconds
+    )
 
 
 def asyncapi() -> AsyncAPI:

@@ -15,15 +15,19 @@ from flowlearn_shared.consumer import ProcessedEvents
 from flowlearn_shared.events import Event
 from flowlearn_shared.logs import configure_logging
 from flowlearn_shared.mongo import make_client
+from flowlearn_shared.observability.endpoint import MetricsServer
+from flowlearn_shared.observability.tracing import configure_tracing
 from flowlearn_shared.outbox import Outbox, OutboxRelay
 from flowlearn_shared.personal_data import ErasedPeople, ErasureConsumer
 from flowlearn_shared.runtime import (
     JetStreamPublisher,
     connect_and_prepare,
     make_broker,
+    make_metrics_server,
     register_health,
     serve_until_stopped,
     start_broker,
+    stop_gracefully,
 )
 from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo import AsyncMongoClient
@@ -39,13 +43,13 @@ from flowlearn_nudges.channel_bootstrap import Channels, build_channels
 from flowlearn_nudges.domain.rules import DEFAULT_RULES
 from flowlearn_nudges.entrypoints import messaging
 from flowlearn_nudges.entrypoints import personal_data as personal_data_entrypoints
+from flowlearn_nudges.instrumentation import DueBacklog, MeasuredScheduler
 from flowlearn_nudges.service_layer.api import NudgesApi
 from flowlearn_nudges.service_layer.campaigns import CampaignService
 from flowlearn_nudges.service_layer.handlers import Reactions, once
 from flowlearn_nudges.service_layer.personal_data import NudgesPersonalDataService
 from flowlearn_nudges.service_layer.planner import Planner
 from flowlearn_nudges.service_layer.rule_engine import RuleEngine
-from flowlearn_nudges.service_layer.scheduler import Scheduler
 from flowlearn_nudges.service_layer.work_events import WorkEvents
 from flowlearn_nudges.settings import NudgesSettings
 
@@ -76,12 +80,13 @@ class Nudges:
     planner: Planner
     reactions: Reactions
     api: NudgesApi
-    scheduler: Scheduler
+    scheduler: MeasuredScheduler
     campaigns: CampaignService
     processed_work: ProcessedEvents
     personal_data: NudgesPersonalDataService
     processed_erasures: ProcessedEvents
     channels: Channels  # Slack, Teams, webhook and e-mail senders
+    metrics: MetricsServer
 
     async def start(self) -> None:
         await connect_and_prepare(self.broker, self.settings)
@@ -106,13 +111,14 @@ class Nudges:
         if self.settings.campaigns_enabled:
             self.campaigns.start()
         await self.channels.start()
+        await self.metrics.start()
 
     async def stop(self) -> None:
         await self.channels.stop()
         await self.scheduler.stop()
         await self.campaigns.stop()
-        await self.relay.stop()
-        await self.broker.stop()
+        await stop_gracefully(self.broker, self.relay)
+        await self.metrics.stop()
         await self.mongo.close()
 
 
@@ -138,7 +144,7 @@ def bootstrap(settings: NudgesSettings | None = None, clock: Clock = utc_now) ->
     owner = f"{socket.gethostname()}:{uuid4().hex[:8]}"
     channels = build_channels(settings, db, people, clock, owner=owner)
     api = NudgesApi(nudges, people, planner, uow, clock, destinations=channels.destinations)
-    scheduler = Scheduler(
+    scheduler = MeasuredScheduler(
         nudges,
         people,
         planner,
@@ -215,14 +221,18 @@ def bootstrap(settings: NudgesSettings | None = None, clock: Clock = utc_now) ->
         personal_data=personal_data,
         processed_erasures=processed_erasures,
         channels=channels,
+        metrics=make_metrics_server(settings, broker, outbox, DueBacklog(nudges.nudges, clock)),
     )
 
 
 async def run(settings: NudgesSettings | None = None) -> None:
     settings = settings or NudgesSettings()
     configure_logging(SERVICE, settings.log_level)
+    configure_tracing(SERVICE)
     nudges = bootstrap(settings)
-    await serve_until_stopped(nudges.start, nudges.stop, SERVICE)
+    await serve_until_stopped(
+        nudges.start, nudges.stop, SERVICE, stop_timeout=settings.shutdown_timeout_seconds
+    )
 
 
 def asyncapi() -> AsyncAPI:

@@ -12,15 +12,19 @@ from faststream.specification import AsyncAPI
 from flowlearn_shared.consumer import ProcessedEvents
 from flowlearn_shared.logs import configure_logging
 from flowlearn_shared.mongo import make_client
+from flowlearn_shared.observability.endpoint import MetricsServer
+from flowlearn_shared.observability.tracing import configure_tracing
 from flowlearn_shared.outbox import Outbox, OutboxRelay
 from flowlearn_shared.personal_data import ErasedPeople, ErasureConsumer
 from flowlearn_shared.runtime import (
     JetStreamPublisher,
     connect_and_prepare,
     make_broker,
+    make_metrics_server,
     register_health,
     serve_until_stopped,
     start_broker,
+    stop_gracefully,
 )
 from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo import AsyncMongoClient
@@ -74,6 +78,7 @@ class Sharing:
     social: Social
     personal_data: SharingPersonalDataService
     processed_erasures: ProcessedEvents
+    metrics: MetricsServer
 
     async def start(self) -> None:
         await connect_and_prepare(self.broker, self.settings)
@@ -88,11 +93,12 @@ class Sharing:
         self.relay.start()
         self.social.start()
         self.relay.notify()
+        await self.metrics.start()
 
     async def stop(self) -> None:
         await self.social.stop()
-        await self.relay.stop()
-        await self.broker.stop()
+        await stop_gracefully(self.broker, self.relay)
+        await self.metrics.stop()
         await self.mongo.close()
 
 
@@ -168,14 +174,18 @@ def bootstrap(
         social=social,
         personal_data=personal_data,
         processed_erasures=processed_erasures,
+        metrics=make_metrics_server(settings, broker, outbox),
     )
 
 
 async def run(settings: SharingSettings | None = None) -> None:
     settings = settings or SharingSettings()
     configure_logging(SERVICE, settings.log_level)
+    configure_tracing(SERVICE)
     sharing = bootstrap(settings)
-    await serve_until_stopped(sharing.start, sharing.stop, SERVICE)
+    await serve_until_stopped(
+        sharing.start, sharing.stop, SERVICE, stop_timeout=settings.shutdown_timeout_seconds
+    )
 
 
 def asyncapi() -> AsyncAPI:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, TypeVar
 
 import nats.errors
 from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker
+from flowlearn_shared.observability.metrics import RPC_CLIENT_DURATION
+from flowlearn_shared.observability.tracing import trace_headers
 from flowlearn_shared.rpc import Problem
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
@@ -66,6 +69,23 @@ class RpcClient:
     async def _exchange(
         self, subject: str, payload: BaseModel | dict[str, Any], wait_seconds: float | None
     ) -> _Envelope:
+        start = time.perf_counter()
+        outcome = "unavailable"
+        try:
+            envelope = await self._send(subject, payload, wait_seconds)
+            outcome = "ok" if envelope.problem is None else "problem"
+        except BadServiceReply:
+            outcome = "bad_reply"
+            raise
+        finally:
+            RPC_CLIENT_DURATION.labels(subject, outcome).observe(time.perf_counter() - start)
+        if envelope.problem is not None:
+            raise ServiceProblem(envelope.problem)
+        return envelope
+
+    async def _send(
+        self, subject: str, payload: BaseModel | dict[str, Any], wait_seconds: float | None
+    ) -> _Envelope:
         service = _service_of(subject)
         body = (
             payload.model_dump_json().encode()
@@ -77,7 +97,10 @@ class RpcClient:
             # reconnect, after the caller got its 503: refuse at once, and send nothing.
             raise ServiceUnavailable(service, "NATS not connected")
         try:
-            msg = await self.broker.request(body, subject, timeout=wait_seconds or self.timeout)
+            # The request's trace continues in the service that answers.
+            msg = await self.broker.request(
+                body, subject, headers=trace_headers(), timeout=wait_seconds or self.timeout
+            )
         except nats.errors.NoRespondersError:
             # The server says at once that nobody listens: no need to wait for the timeout.
             raise ServiceUnavailable(service, "no responders") from None
@@ -90,8 +113,6 @@ class RpcClient:
         except ValidationError:
             log.error("reply on %s is not a reply envelope", subject)
             raise BadServiceReply(service) from None
-        if envelope.problem is not None:
-            raise ServiceProblem(envelope.problem)
         return envelope
 
 

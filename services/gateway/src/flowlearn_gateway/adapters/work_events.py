@@ -6,6 +6,7 @@ import nats.errors
 from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker
 from flowlearn_shared.events import WorkEvent, serialize_event
+from flowlearn_shared.observability.tracing import trace_headers
 from flowlearn_shared.subjects import EVENTS_STREAM, MSG_ID_HEADER
 
 from flowlearn_gateway.domain.errors import ServiceUnavailable
@@ -24,6 +25,7 @@ class WorkEventPublisher:
                 serialize_event(event),
                 subject=event.nats_subject(),
                 headers={
+                    **trace_headers(),
                     MSG_ID_HEADER: dedup_key,
                     "content-type": "application/cloudevents+json",
                 },

@@ -7,10 +7,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
+from flowlearn_shared.observability.tracing import configure_tracing
 
 from flowlearn_gateway import __version__
 from flowlearn_gateway.bootstrap import build_container, running
 from flowlearn_gateway.entrypoints.http.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from flowlearn_gateway.entrypoints.http.observability import (
+    ObservabilityMiddleware,
+    install_metrics_route,
+)
 from flowlearn_gateway.entrypoints.http.openapi import install_problem_schema
 from flowlearn_gateway.entrypoints.http.problems import install_problem_handlers
 from flowlearn_gateway.entrypoints.http.rate_limit import Limits, RateLimitMiddleware
@@ -63,6 +68,7 @@ def create_app(settings: GatewaySettings, broker: NatsBroker | None = None) -> F
 
     ``broker``: an already configured broker (tests); its owner starts and stops it.
     """
+    configure_tracing("gateway")
     container = build_container(settings, broker)
 
     @asynccontextmanager
@@ -94,6 +100,9 @@ def create_app(settings: GatewaySettings, broker: NatsBroker | None = None) -> F
         )
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware)
+    # Outermost: the span covers the access log line, and every response is counted.
+    app.add_middleware(ObservabilityMiddleware)
+    install_metrics_route(app)
     for router in ROUTERS:
         app.include_router(router)
     # The learning hub's pages and the development sign-in.
