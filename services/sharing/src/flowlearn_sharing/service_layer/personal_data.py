@@ -43,7 +43,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from flowlearn_sharing.adapters.personal_data.erase import SharingEraser
 from flowlearn_sharing.adapters.personal_data.export import SharingExportReader
-from flowlearn_sharing.adapters.personal_data.requests import ERASED, ErasureRequests, new_request
+from flowlearn_sharing.adapters.personal_data.requests import ErasureRequests, new_request
 
 log = logging.getLogger("flowlearn.sharing.personal_data")
 
@@ -57,7 +57,10 @@ def status_of(doc: dict[str, Any]) -> ErasureStatus:
         name: ServiceErasure(status=part["status"], erased_at=part.get("erased_at"))
         for name, part in doc["services"].items()
     }
-    complete = all(part.status == ERASED for part in services.values())
+    # Complete once completed_at is set, not when the last service's part reads erased:
+    # the two are separate writes, and a reader between them must not see "erased" with
+    # no completion time.
+    complete = doc.get("completed_at") is not None
     return ErasureStatus(
         erasure_id=doc["_id"],
         status="erased" if complete else "pending",
