@@ -37,7 +37,7 @@ from flowlearn_shared.observability.metrics import (
     EVENTS_REDELIVERED,
 )
 from flowlearn_shared.observability.tracing import TRACE_HEADERS, continue_trace
-from flowlearn_shared.rpc_server import raw_body
+from flowlearn_shared.rpc_server import whole_message
 from flowlearn_shared.settings import ServiceSettings
 from flowlearn_shared.subjects import (
     DEAD_LETTER_STREAM,
@@ -148,7 +148,8 @@ def subscribe_events(
 
     handling_time = EVENT_HANDLING_DURATION.labels(durable)
 
-    async def consume(msg: NatsMessage) -> None:
+    async def consume(message: Any) -> None:
+        msg: NatsMessage = message  # see whole_message
         raw = msg.raw_message
         # The publisher's trace continues here (the outbox relay sends it along).
         with continue_trace(
@@ -233,6 +234,6 @@ def subscribe_events(
         ack_policy=AckPolicy.MANUAL,
         # The handler parses the payload itself; FastStream's JSON decoding would fail on
         # hostile input (deep nesting) before it could be dead-lettered.
-        decoder=raw_body,
+        decoder=whole_message,
         title=title or f"{durable}:{subject}",
     )(consume)

@@ -50,6 +50,13 @@ async def raw_body(msg: Any) -> bytes:
     return body
 
 
+async def whole_message(msg: Any) -> Any:
+    """The message itself as the handler's argument. A handler asking for it through
+    FastStream's Context instead pays a worker-thread hop per message (the context is
+    resolved synchronously, and sync dependencies run in a thread pool)."""
+    return msg
+
+
 def serve(
     broker: NatsBroker,
     subject: str,
@@ -64,7 +71,8 @@ def serve(
     requests = {status: RPC_REQUESTS.labels(subject, str(status)) for status in (200, 422, 500)}
     duration = RPC_REQUEST_DURATION.labels(subject)
 
-    async def handle(msg: NatsMessage) -> Reply[Any]:
+    async def handle(message: Any) -> Reply[Any]:
+        msg: NatsMessage = message  # see whole_message
         raw = msg.raw_message
         # The caller's trace (the gateway's request) continues here, so the use case's
         # log lines and the events it writes carry the same trace id.
@@ -92,5 +100,5 @@ def serve(
         queue=queue,
         max_workers=max_workers,
         title=f"{queue}:{subject}",
-        decoder=raw_body,
+        decoder=whole_message,
     )(handle)
