@@ -66,7 +66,7 @@ class Outcome:
         if unacknowledged:
             self.notes.append(
                 f"{unacknowledged} writes without a 2xx reply were stored too (in flight at "
-                "the fault; a client retrying them would need an idempotency key)"
+                "the fault; a client retrying them sends the same Idempotency-Key)"
             )
         self.expect(self.lost == 0, f"{self.lost} accepted writes lost")
         self.expect(self.duplicated == 0, f"{self.duplicated} writes stored more than once")

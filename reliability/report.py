@@ -44,9 +44,10 @@ FINDINGS = [
     "transactions are short: a lower limit on the production server shortens this.",
     "A write whose reply never reached the client (the gateway killed mid-request; the "
     "database slower than the request timeout) may still have been stored. The client saw "
-    "a failure; retrying it would store a second entry. The rows count these as not "
-    "accepted; the notes say how many were stored anyway. An idempotency key on creating "
-    "requests would close this gap (not implemented).",
+    "a failure; a retry without an Idempotency-Key would store a second entry. The rows "
+    "count these as not accepted; the notes say how many were stored anyway. A journal "
+    "write retried with the same Idempotency-Key returns the stored entry instead "
+    "(tests/e2e/test_idempotent_creates.py); the fault load sends none, to count the gap.",
     "Fixed after these tests: with NATS down, the gateway waited the whole request timeout "
     "(the NATS client buffers requests while it reconnects, and sent them after the client "
     "had its 503). It now refuses at once with 503 and Retry-After, and sends nothing.",

@@ -139,9 +139,16 @@ class PromptList(BaseModel):
 
 
 # Requests from the gateway. Each names the verified actor.
+# What an Idempotency-Key header may hold: visible ASCII, as HTTP header values allow.
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+
+
 class CreateEntryRequest(BaseModel):
     actor: Actor
     entry: EntryCreate
+    # A client retrying a create after a lost reply sends the same key: it gets the entry
+    # the first attempt stored instead of a second one.
+    idempotency_key: str | None = Field(default=None, pattern=IDEMPOTENCY_KEY_PATTERN)
 
 
 class EntryRef(BaseModel):

@@ -27,8 +27,10 @@ class JournalClient:
     def __init__(self, rpc: RpcClient) -> None:
         self.rpc = rpc
 
-    async def create(self, actor: Actor, entry: EntryCreate) -> EntryPublic:
-        request = CreateEntryRequest(actor=actor, entry=entry)
+    async def create(
+        self, actor: Actor, entry: EntryCreate, idempotency_key: str | None = None
+    ) -> EntryPublic:
+        request = CreateEntryRequest(actor=actor, entry=entry, idempotency_key=idempotency_key)
         return await self.rpc.request(RpcSubject.JOURNAL_CREATE_ENTRY, request, EntryPublic)
 
     async def get(self, actor: Actor, entry_id: str) -> EntryPublic:

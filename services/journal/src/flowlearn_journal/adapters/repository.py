@@ -13,6 +13,7 @@ from flowlearn_shared.contracts.journal import EntryKind, EntryQuery
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from flowlearn_journal.domain.model import Entry
 
@@ -32,6 +33,10 @@ def day_range(first: date | None, last: date | None) -> Document:
 
 class BadCursor(ValueError):
     pass
+
+
+class AlreadyStored(Exception):
+    """An entry with this id exists already."""
 
 
 # Newest first by the day the work happened, then by when it was written. A cursor holds
@@ -114,7 +119,11 @@ class EntryRepository:
         await self.entries.create_index([owner, ("tags", 1), *NEWEST_FIRST], name="owner_tags")
 
     async def add(self, entry: Entry, session: AsyncClientSession) -> None:
-        await self.entries.insert_one(to_document(entry), session=session)
+        try:
+            await self.entries.insert_one(to_document(entry), session=session)
+        except DuplicateKeyError as exc:
+            # Only an id derived from an idempotency key can repeat: a concurrent retry.
+            raise AlreadyStored(entry.id) from exc
 
     async def get(
         self, owner_id: str, entry_id: str, session: AsyncClientSession | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4, uuid5
 from zoneinfo import ZoneInfo
 
 from flowlearn_shared.contracts.journal import (
@@ -85,9 +85,34 @@ def today_in(timezone: str, now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
 
 
-def new_entry(owner_id: str, data: EntryCreate, timezone: str, now: datetime) -> Entry:
+# Ids of entries created with an idempotency key: the same person and key, the same id.
+IDEMPOTENT_IDS = UUID("6f1d3c2e-5b7a-4e0f-9a41-2c8d7e6b5a30")
+
+
+def entry_id_for_key(owner_id: str, idempotency_key: str) -> str:
+    return str(uuid5(IDEMPOTENT_IDS, f"{owner_id}\n{idempotency_key}"))
+
+
+def same_request(entry: Entry, data: EntryCreate) -> bool:
+    """Whether ``data`` asks for what ``entry`` was created from (a retry), as far as
+    the request said: a day left out was filled in from the clock at the first attempt."""
+    return (
+        entry.kind == data.kind
+        and entry.title == data.title
+        and entry.body == data.body
+        and entry.tags == data.tags
+        and entry.skills == data.skills
+        and (data.occurred_on is None or entry.occurred_on == data.occurred_on)
+        and entry.minutes == data.minutes
+        and entry.nudge_id == data.nudge_id
+    )
+
+
+def new_entry(
+    owner_id: str, data: EntryCreate, timezone: str, now: datetime, entry_id: str | None = None
+) -> Entry:
     entry = Entry(
-        id=str(uuid4()),
+        id=entry_id or str(uuid4()),
         owner_id=owner_id,
         kind=data.kind,
         title=data.title,

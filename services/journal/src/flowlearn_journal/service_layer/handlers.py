@@ -21,11 +21,18 @@ from flowlearn_shared.contracts.journal import (
     UpdateEntryRequest,
 )
 from flowlearn_shared.outbox import Outbox
-from flowlearn_shared.rpc import Actor, InvalidInput, NotFound, PreconditionFailed, ServiceError
+from flowlearn_shared.rpc import (
+    Actor,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    ServiceError,
+)
 from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from flowlearn_journal.adapters.repository import BadCursor, EntryRepository
+from flowlearn_journal.adapters.repository import AlreadyStored, BadCursor, EntryRepository
 from flowlearn_journal.adapters.zones import ZoneBook
 from flowlearn_journal.domain import model
 from flowlearn_journal.domain.prompts import PROMPTS
@@ -60,17 +67,38 @@ class JournalService:
 
     async def create_entry(self, request: CreateEntryRequest) -> EntryPublic:
         actor = request.actor
+        key = request.idempotency_key
+        entry_id = model.entry_id_for_key(actor.user_id, key) if key else None
+        if entry_id and (stored := await self.repository.get(actor.user_id, entry_id)):
+            return self.replayed(stored, request)
         # The zone only decides the default day; skip the lookup when the day is given.
         zone = actor.timezone if request.entry.occurred_on else await self.zone_for(actor)
-        entry = model.new_entry(actor.user_id, request.entry, zone, self.clock())
+        entry = model.new_entry(actor.user_id, request.entry, zone, self.clock(), entry_id)
 
         async def work(session: AsyncClientSession) -> None:
             await self.repository.add(entry, session)
             for event in entry.events:
                 await self.outbox.add(event, session)
 
-        await self.uow.run(work)
+        try:
+            await self.uow.run(work)
+        except AlreadyStored:  # the same key sent twice at once: the other attempt won
+            stored = await self.repository.get(actor.user_id, entry.id)
+            if stored is None:  # deleted in between; the retry has nothing to return
+                raise Conflict("the entry for this Idempotency-Key was deleted") from None
+            return self.replayed(stored, request)
         return entry.to_public()
+
+    @staticmethod
+    def replayed(stored: model.Entry, request: CreateEntryRequest) -> EntryPublic:
+        """A retried create: the entry the first attempt stored, unless the key now comes
+        with a different entry (a client bug that must not pass silently)."""
+        if not model.same_request(stored, request.entry):
+            raise InvalidInput(
+                "this Idempotency-Key was used for a different entry",
+                [{"loc": ["header", "Idempotency-Key"], "msg": "reused", "type": "value_error"}],
+            )
+        return stored.to_public()
 
     async def get_entry(self, request: EntryRef) -> EntryPublic:
         entry = await self.repository.get(request.actor.user_id, request.entry_id)

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 from flowlearn_shared.contracts.journal import (
+    IDEMPOTENCY_KEY_PATTERN,
     MAX_TAGS,
     PAGE_LIMIT_DEFAULT,
     PAGE_LIMIT_MAX,
@@ -94,9 +95,22 @@ async def _expected_version(
     },
 )
 async def create_entry(
-    entry: EntryCreate, user: CurrentUser, journal: Journal, response: Response
+    entry: EntryCreate,
+    user: CurrentUser,
+    journal: Journal,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+            description="Send the same key when retrying a create whose reply was lost: "
+            "the entry the first attempt stored comes back instead of a second entry. "
+            "The same key with a different entry is refused (422).",
+        ),
+    ] = None,
 ) -> EntryPublic:
-    created = await journal.create(user, entry)
+    created = await journal.create(user, entry, idempotency_key)
     response.headers["Location"] = _entry_location(created.id)
     response.headers["ETag"] = format_etag(created.version)
     return created
