@@ -222,8 +222,13 @@ def test_edge_spreads_requests_over_every_gateway_replica() -> None:
     # Writable paths on a read-only root file system: /tmp only.
     for path in re.findall(r"(?:pid|_temp_path)\s+(\S+);", conf):
         assert path.startswith("/tmp/"), path
-    assert "X-Forwarded-For" in conf
+    # The gateway trusts X-Forwarded-For for its per-IP limits: the edge sets it to the
+    # client's address and never passes on one the client sent.
+    assert re.search(r"proxy_set_header\s+X-Forwarded-For\s+\$remote_addr;", conf)
+    assert "$proxy_add_x_forwarded_for" not in conf
     assert environment("gateway")["FORWARDED_ALLOW_IPS"]
+    # Metrics stay on the inside network (Prometheus scrapes each replica directly).
+    assert re.search(r"location\s+=\s+/metrics\s*\{\s*return\s+404;", conf)
 
 
 def test_nats_setup_applies_the_stream_definitions_as_admin() -> None:
