@@ -1,8 +1,10 @@
 """``python -m bench``: run the benchmarks, print a table, append to ``bench/RESULTS.md``.
 
-python -m bench                           # both, default sizes
+python -m bench                           # all, default sizes
 python -m bench --only journal --requests 2000
 python -m bench --only events --events 50000 --no-record
+python -m bench --only wave --wave-people 10000 --wave-size 2000 --wave-normal 300
+python -m bench --only reads --reads-entries 50000 --reads-posts 50000 --no-record
 """
 
 from __future__ import annotations
@@ -15,10 +17,15 @@ import time
 
 from rich.console import Console
 
-from bench import event_consumption, journal_write, report
+from bench import event_consumption, journal_write, reads, report, scheduler_wave
 from bench.common import Outcome, machine_busy_seconds, machine_info, own_cpu_seconds
 
-BENCHMARKS = {"journal": journal_write, "events": event_consumption}
+BENCHMARKS = {
+    "journal": journal_write,
+    "events": event_consumption,
+    "wave": scheduler_wave,
+    "reads": reads,
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -58,8 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         console.rule(f"[bold]{name}")
         try:
             started, busy, own = time.monotonic(), machine_busy_seconds(), own_cpu_seconds()
-            with console.status(f"running the {name} benchmark"):
-                outcome = BENCHMARKS[name].run(args)
+            module = BENCHMARKS[name]
+            if getattr(module, "OWN_PROGRESS", False):  # its bars, not a spinner over them
+                outcome = module.run(args)
+            else:
+                with console.status(f"running the {name} benchmark"):
+                    outcome = module.run(args)
             wall = time.monotonic() - started
             others = (machine_busy_seconds() - busy) - (own_cpu_seconds() - own)
             cpus = os.cpu_count() or 1

@@ -163,12 +163,20 @@ def machine_info() -> dict[str, str]:
 
 @dataclass
 class Check:
-    """One project target: the measured ratio against its bound."""
+    """One project target: the measured value (a ratio unless ``unit`` says otherwise)
+    against its bound."""
 
     name: str
     value: float
     bound: str
     met: bool
+    unit: str = "x"
+
+    @property
+    def shown(self) -> str:
+        return (
+            f"{self.value:.2f}{self.unit}" if self.unit == "x" else f"{self.value:,.2f} {self.unit}"
+        )
 
 
 @dataclass

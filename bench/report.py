@@ -49,7 +49,7 @@ def show(console: Console, machine: dict[str, str], outcomes: list[Outcome]) -> 
         for check in outcome.checks:
             colour = "green" if check.met else "red"
             console.print(
-                f"  {check.name}: {check.value:.2f}x (target {check.bound}) "
+                f"  {check.name}: {check.shown} (target {check.bound}) "
                 f"[{colour}]{verdict(check.met)}[/]"
             )
         for note in outcome.notes:
@@ -64,8 +64,7 @@ def markdown(outcome: Outcome) -> str:
     lines.append("")
     for check in outcome.checks:
         lines.append(
-            f"- **{check.name}: {check.value:.2f}x** (target {check.bound}): "
-            f"**{verdict(check.met)}**"
+            f"- **{check.name}: {check.shown}** (target {check.bound}): **{verdict(check.met)}**"
         )
     lines += [f"- {note}" for note in outcome.notes]
     return "\n".join(lines) + "\n"

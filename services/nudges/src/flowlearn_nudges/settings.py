@@ -17,9 +17,12 @@ class NudgesSettings(ServiceSettings):
     erasure_consumer: str = "nudges-erasure"
     # The delivery loop runs in every replica; leases keep them from doubling up.
     scheduler_enabled: bool = True
-    scheduler_poll_seconds: float = Field(default=1.0, gt=0)
+    # While nothing is due: how soon a nudge falling due is seen (about half of it late).
+    scheduler_poll_seconds: float = Field(default=0.5, gt=0)
     scheduler_lease_seconds: float = Field(default=60.0, ge=1)
-    scheduler_batch_size: int = Field(default=50, ge=1, le=1000)
+    # Due nudges settled per transaction; one batch at a time per replica.
+    scheduler_batch_size: int = Field(default=100, ge=1, le=1000)
+    # Nudges settled at once when a batch falls back to one transaction per nudge.
     scheduler_concurrency: int = Field(default=4, ge=1, le=64)
     # Campaigns are planned in the background, in batches, under a lease (every replica).
     campaigns_enabled: bool = True

@@ -4,6 +4,11 @@ The channel deliveries live on their nudge (``deliveries.<channel>``); ``channel
 (the earliest pending one, kept by every save) is what the sender's index holds. A channel
 lease (``channel_lease_owner``/``channel_lease_until``) is separate from the scheduler's,
 so delivering a nudge and sending it to Slack never wait on each other.
+
+Candidates are looked up by ``channels_due_at`` alone, bounded below, and the lease is
+checked on what comes back: on SecantusDB a query with more conditions is answered by
+reading the whole collection, and an unbounded range includes every nudge without an
+outside delivery (every second, in every replica). The lease itself re-checks it all.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from flowlearn_nudges.domain.nudge import Nudge
 
 Document = dict[str, Any]
 _CLAIM_ROUNDS = 3
+_SCAN = 4  # candidates read per nudge wanted, as some may be leased by another replica
 
 
 class ChannelDeliveryRepository:
@@ -51,9 +57,18 @@ class ChannelDeliveryRepository:
         token = token or f"{owner}:{uuid4().hex}"
         ids: list[str] = []
         taken = 0
+        candidates: Document = {"channels_due_at": {"$gt": NEVER, "$lte": now}}
+        if user_id is not None:
+            candidates["user_id"] = user_id
+        fields = {"_id": 1, "channel_lease_until": 1}
         for _ in range(_CLAIM_ROUNDS):
-            found = self.nudges.find(due, {"_id": 1}).sort("channels_due_at", ASCENDING)
-            round_ids = [doc["_id"] async for doc in found.limit(limit - taken)]
+            found = self.nudges.find(candidates, fields).sort("channels_due_at", ASCENDING)
+            free = [
+                doc["_id"]
+                async for doc in found.limit(_SCAN * (limit - taken))
+                if not (doc.get("channel_lease_until") or NEVER) > now
+            ]
+            round_ids = [i for i in free if i not in ids][: limit - taken]
             if not round_ids:
                 break
             result = await self.nudges.update_many(

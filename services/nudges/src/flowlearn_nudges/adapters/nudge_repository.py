@@ -2,129 +2,76 @@
 
 Only pending nudges carry ``due_at``, so the scheduler's index holds only work to do.
 Indexes are ascending: SecantusDB drops the boundary of a range on a descending key.
+
+Shaped for SecantusDB's costs, harmless on MongoDB: an index range is read whole whatever
+the limit, so the due nudges are looked up by ``due_at`` alone (bounded below, which keeps
+the delivered ones, without ``due_at``, out of the scan) and a claim leases from a list of
+candidates read once for several batches; and ``$in`` costs grow with the square of the
+list, so ids go in chunks.
 """
 
 from __future__ import annotations
 
-import base64
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from uuid import uuid4
 
-from flowlearn_shared.contracts.nudges import Channel, NudgeStatus, NudgeType
-from pymongo import ASCENDING, DESCENDING
+from flowlearn_shared.contracts.nudges import NudgeStatus
+from pymongo import ASCENDING, DESCENDING, UpdateMany, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
-from flowlearn_nudges.domain.catalogue import Origin, Timing
-from flowlearn_nudges.domain.delivery import channels_due_at
+from flowlearn_nudges.adapters.nudge_documents import (
+    NEVER,
+    Document,
+    InvalidCursor,
+    decode_cursor,
+    encode_cursor,
+    from_document,
+    save_update,
+    to_document,
+)
+from flowlearn_nudges.domain.catalogue import Origin
 from flowlearn_nudges.domain.nudge import PENDING, Nudge
 
-Document = dict[str, Any]
+# Where the rest of the service and its tools have always found them.
+__all__ = [
+    "NEVER",
+    "InvalidCursor",
+    "NudgeRepository",
+    "decode_cursor",
+    "encode_cursor",
+    "from_document",
+    "to_document",
+]
+
 Session = AsyncClientSession | None
-NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 _PENDING = [str(s) for s in PENDING]
 _CLAIM_ROUNDS = 3  # after losing a race to another replica, look for other due nudges
-# Fields a save writes; the rest (ids, trigger, creation) never change.
-_MUTABLE = (
-    "status",
-    "message",
-    "due_at",
-    "expires_at",
-    "channels",
-    "deliveries",
-    "counted_on",
-    "delivered_at",
-    "opened_at",
-    "acted_at",
-    "dismissed_at",
-    "snoozed_until",
-    "ended_reason",
-    "channels_due_at",
-)
+_IN_CHUNK = 50  # ids per ``$in``
+_PREFETCH = 20  # candidates read at once, in batches: a wave is scanned for every 20
+_PREFETCH_FOR = timedelta(seconds=5)  # then read afresh, for nudges due since
 
 
-class InvalidCursor(ValueError):
-    pass
+def _chunks(ids: list[str]) -> list[list[str]]:
+    return [ids[i : i + _IN_CHUNK] for i in range(0, len(ids), _IN_CHUNK)]
 
 
-def to_document(nudge: Nudge) -> Document:
-    return {
-        "_id": nudge.id,
-        "user_id": nudge.user_id,
-        "type": str(nudge.type),
-        "message": nudge.message,
-        "status": str(nudge.status),
-        "origin": str(nudge.origin),
-        "timing": str(nudge.timing),
-        "wanted_at": nudge.wanted_at,
-        "due_at": nudge.due_at,
-        "expires_at": nudge.expires_at,
-        "created_at": nudge.created_at,
-        "context": nudge.context,
-        "rule_id": nudge.rule_id,
-        "event_id": nudge.event_id,
-        "channels": [str(c) for c in nudge.channels],
-        "deliveries": nudge.deliveries,
-        "counted_on": nudge.counted_on,
-        "delivered_at": nudge.delivered_at,
-        "opened_at": nudge.opened_at,
-        "acted_at": nudge.acted_at,
-        "dismissed_at": nudge.dismissed_at,
-        "snoozed_until": nudge.snoozed_until,
-        "ended_reason": nudge.ended_reason,
-        # Derived: the earliest pending outside-channel delivery, for the channel sender.
-        "channels_due_at": channels_due_at(nudge.deliveries, nudge.delivered_at),
-    }
+def _day_key(user_id: str, day: date) -> str:
+    return f"{user_id}\x1f{day.isoformat()}"
 
 
-def from_document(doc: Document) -> Nudge:
-    return Nudge(
-        id=doc["_id"],
-        user_id=doc["user_id"],
-        type=NudgeType(doc["type"]),
-        message=doc["message"],
-        status=NudgeStatus(doc["status"]),
-        origin=Origin(doc["origin"]),
-        timing=Timing(doc["timing"]),
-        wanted_at=doc["wanted_at"],
-        due_at=doc.get("due_at"),
-        expires_at=doc.get("expires_at"),
-        created_at=doc["created_at"],
-        context=dict(doc.get("context") or {}),
-        rule_id=doc.get("rule_id"),
-        event_id=doc.get("event_id"),
-        channels=[Channel(c) for c in doc.get("channels") or []],
-        deliveries=dict(doc.get("deliveries") or {}),
-        counted_on=doc.get("counted_on"),
-        delivered_at=doc.get("delivered_at"),
-        opened_at=doc.get("opened_at"),
-        acted_at=doc.get("acted_at"),
-        dismissed_at=doc.get("dismissed_at"),
-        snoozed_until=doc.get("snoozed_until"),
-        ended_reason=doc.get("ended_reason"),
-    )
-
-
-def encode_cursor(listed_at: datetime, nudge_id: str) -> str:
-    raw = f"{int(listed_at.timestamp() * 1000)}\x1f{nudge_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        millis, nudge_id = raw.split("\x1f", 1)
-        return datetime.fromtimestamp(int(millis) / 1000, UTC), nudge_id
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidCursor("not a cursor from this inbox") from exc
+def _count_expiry(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), UTC) + timedelta(days=3)
 
 
 class NudgeRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.nudges = db["nudges"]
         self.daily_counts = db["daily_counts"]
+        self._candidates: list[str] = []  # due when read, at ``_read_at``; oldest last
+        self._read_at = NEVER
 
     async def ensure_indexes(self) -> None:
         await self.nudges.create_index([("due_at", ASCENDING)], name="due")
@@ -152,6 +99,15 @@ class NudgeRepository:
         doc = await self.nudges.find_one({"_id": nudge_id, "lease_owner": token}, session=session)
         return None if doc is None else from_document(doc)
 
+    async def get_leased_many(
+        self, ids: list[str], token: str, session: Session = None
+    ) -> list[Nudge]:
+        found = []
+        for chunk in _chunks(ids):
+            query = {"_id": {"$in": chunk}, "lease_owner": token}
+            found += [from_document(doc) async for doc in self.nudges.find(query, session=session)]
+        return found
+
     async def get_many(self, ids: list[str] | set[str]) -> list[Nudge]:
         cursor = self.nudges.find({"_id": {"$in": list(ids)}})
         return [from_document(doc) async for doc in cursor]
@@ -170,18 +126,33 @@ class NudgeRepository:
     ) -> bool:
         """Write what changed. With ``lease_token`` only while that lease is held (and
         releases it); with ``expect_status`` only if nobody changed the status meanwhile."""
-        query: Document = {"_id": nudge.id}
-        if expect_status is not None:
-            query["status"] = str(expect_status)
-        doc = to_document(nudge)
-        changes: Document = {name: doc[name] for name in _MUTABLE}
-        if nudge.delivered_at is not None:
-            changes["listed_at"] = nudge.delivered_at
-        if lease_token is not None:
-            query["lease_owner"] = lease_token
-            changes |= {"lease_until": NEVER, "lease_owner": None}
-        result = await self.nudges.update_one(query, {"$set": changes}, session=session)
+        query, update = save_update(nudge, expect_status, lease_token)
+        result = await self.nudges.update_one(query, update, session=session)
         return result.matched_count == 1
+
+    async def save_many(
+        self, changes: list[tuple[Nudge, Nudge]], session: AsyncClientSession, *, lease_token: str
+    ) -> int:
+        """``save`` of each (as read in ``session``, as it is to be) while ``lease_token``
+        holds its lease, in one request: only the fields that changed, and nudges changed
+        alike (a batch of deliveries, mostly) in one update. Returns how many were still
+        held: fewer than given means some lease was lost."""
+        alike: dict[str, tuple[Document, list[str]]] = {}
+        for before, after in changes:
+            _, update = save_update(after, None, lease_token)
+            old = to_document(before)
+            changed = {k: v for k, v in update["$set"].items() if k not in old or old[k] != v}
+            key = repr(sorted(changed.items()))
+            alike.setdefault(key, (changed, []))[1].append(after.id)
+        writes = [
+            UpdateMany({"_id": {"$in": chunk}, "lease_owner": lease_token}, {"$set": changed})
+            for changed, ids in alike.values()
+            for chunk in _chunks(ids)
+        ]
+        if not writes:
+            return 0
+        result = await self.nudges.bulk_write(writes, session=session)
+        return result.matched_count
 
     async def pending_of(self, user_id: str, session: Session = None) -> list[Nudge]:
         cursor = self.nudges.find(
@@ -224,8 +195,7 @@ class NudgeRepository:
         ids: list[str] = []
         taken = 0
         for _ in range(_CLAIM_ROUNDS):
-            candidates = self.nudges.find(due, {"_id": 1}).sort("due_at", ASCENDING)
-            round_ids = [doc["_id"] async for doc in candidates.limit(limit - taken)]
+            round_ids = await self._due_candidates(now, limit - taken)
             if not round_ids:
                 break
             leased = await self._lease(
@@ -238,34 +208,56 @@ class NudgeRepository:
             # Another replica took some of these first: look again at what is left.
         if not taken:
             return "", []
-        cursor = self.nudges.find({"_id": {"$in": ids}, "lease_owner": token})
-        claimed = [from_document(doc) async for doc in cursor]
+        claimed = await self.get_leased_many(ids, token)
         claimed.sort(key=lambda n: (n.due_at or now, n.id))
         return token, claimed
+
+    async def _due_candidates(self, now: datetime, limit: int) -> list[str]:
+        """Up to ``limit`` ids of nudges that were due and not leased when last read,
+        oldest first; read again when used up or a few seconds old. Another replica may
+        have taken some since: leasing checks each again."""
+        if not self._candidates or not (now - _PREFETCH_FOR <= self._read_at <= now):
+            query = {"due_at": {"$gt": NEVER, "$lte": now}}
+            fields = {"_id": 1, "lease_until": 1, "status": 1}
+            found = self.nudges.find(query, fields).sort("due_at", ASCENDING)
+            free = [
+                doc["_id"]
+                async for doc in found.limit(limit * _PREFETCH)
+                if doc["lease_until"] < now and doc["status"] in _PENDING
+            ]
+            self._candidates, self._read_at = free[::-1], now
+        taken = self._candidates[-limit:][::-1]
+        del self._candidates[-limit:]
+        return taken
 
     async def _lease(self, ids: list[str], due: Document, lease: Document) -> int:
         """Lease those of ``ids`` still due, in a transaction. A replica killed mid-delivery
         leaves its open transaction holding the nudge until the server ends it (60 s on
         MongoDB); a plain write would wait for that, stalling every delivery, while a
-        transaction fails at once. Then each is tried alone and the held ones are skipped."""
-        try:
-            return await self._lease_in_transaction({"_id": {"$in": ids}, **due}, lease)
-        except OperationFailure as exc:
-            if not exc.has_error_label("TransientTransactionError"):
-                raise
+        transaction fails at once. It is tried again once, as the conflict is mostly another
+        replica's claim, over by then; then each is tried alone and the held ones skipped."""
+        for _ in range(2):
+            try:
+                return await self._lease_in_transaction(
+                    [{"_id": {"$in": c}, **due} for c in _chunks(ids)], lease
+                )
+            except OperationFailure as exc:
+                if not exc.has_error_label("TransientTransactionError"):
+                    raise
         taken = 0
         for one in ids:
             try:
-                taken += await self._lease_in_transaction({"_id": one, **due}, lease)
+                taken += await self._lease_in_transaction([{"_id": one, **due}], lease)
             except OperationFailure as exc:
                 if not exc.has_error_label("TransientTransactionError"):
                     raise
         return taken
 
-    async def _lease_in_transaction(self, query: Document, lease: Document) -> int:
+    async def _lease_in_transaction(self, queries: list[Document], lease: Document) -> int:
         client = self.nudges.database.client
+        writes = [UpdateMany(query, {"$set": lease}) for query in queries]
         async with client.start_session() as session, await session.start_transaction():
-            result = await self.nudges.update_many(query, {"$set": lease}, session=session)
+            result = await self.nudges.bulk_write(writes, session=session)
         return result.modified_count
 
     async def take_daily_slot(
@@ -273,21 +265,51 @@ class NudgeRepository:
     ) -> bool:
         """Count one delivery on the person's local ``day``; False when the cap is reached.
         Inside the delivery's transaction, so concurrent deliveries conflict and retry."""
-        key = f"{user_id}\x1f{day.isoformat()}"
+        key = _day_key(user_id, day)
         doc = await self.daily_counts.find_one({"_id": key}, session=session)
         if doc is not None and int(doc["count"]) >= cap:
             return False
-        expire_at = datetime.combine(day, datetime.min.time(), UTC) + timedelta(days=3)
         await self.daily_counts.update_one(
             {"_id": key},
-            {"$inc": {"count": 1}, "$setOnInsert": {"expire_at": expire_at}},
+            {"$inc": {"count": 1}, "$setOnInsert": {"expire_at": _count_expiry(day)}},
             upsert=True,
             session=session,
         )
         return True
 
+    async def daily_counts_of(
+        self, days: set[tuple[str, date]], session: AsyncClientSession
+    ) -> dict[tuple[str, date], int]:
+        """Deliveries counted so far on each (person, local day), in one read."""
+        keys = {_day_key(user_id, day): (user_id, day) for user_id, day in days}
+        if not keys:
+            return {}
+        counts: dict[str, int] = {}
+        for chunk in _chunks(sorted(keys)):
+            found = self.daily_counts.find({"_id": {"$in": chunk}}, session=session)
+            counts |= {doc["_id"]: int(doc["count"]) async for doc in found}
+        return {keys[key]: counts.get(key, 0) for key in keys}
+
+    async def count_deliveries(
+        self, taken: Mapping[tuple[str, date], int], session: AsyncClientSession
+    ) -> None:
+        """Add deliveries to each (person, local day), in one request. Within the
+        delivering transaction, as ``take_daily_slot``, after ``daily_counts_of`` read
+        them: concurrent deliveries to the same person conflict and retry."""
+        writes = [
+            UpdateOne(
+                {"_id": _day_key(user_id, day)},
+                {"$inc": {"count": n}, "$setOnInsert": {"expire_at": _count_expiry(day)}},
+                upsert=True,
+            )
+            for (user_id, day), n in taken.items()
+            if n
+        ]
+        if writes:
+            await self.daily_counts.bulk_write(writes, session=session)
+
     async def delivered_on(self, user_id: str, day: date) -> int:
-        doc = await self.daily_counts.find_one({"_id": f"{user_id}\x1f{day.isoformat()}"})
+        doc = await self.daily_counts.find_one({"_id": _day_key(user_id, day)})
         return 0 if doc is None else int(doc["count"])
 
     async def inbox(

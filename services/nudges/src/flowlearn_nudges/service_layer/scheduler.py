@@ -2,9 +2,13 @@
 so no two replicas deliver the same nudge, and a replica that dies mid-delivery leaves its
 leases to expire and be taken again.
 
-Each delivery is one transaction: the nudge's new state, the day's count against the cap,
-the next occurrence of a recurring type and the ``delivered`` event in the outbox commit
-together or not at all. A delivery whose lease was lost meanwhile writes nothing.
+A leased batch is settled in one transaction: the nudges' new states, the days' counts
+against the caps, the next occurrences of recurring types and the ``delivered`` events in
+the outbox commit together or not at all, in a handful of bulk reads and writes rather
+than several round trips per nudge (a 09:00 wave brings thousands due at once). Should
+the batch fail, or a lease in it have been lost meanwhile, nothing of it is written and
+each nudge is settled in a transaction of its own (``concurrency`` at once), so one nudge
+cannot hold up the others and a delivery whose lease was lost writes nothing.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flowlearn_shared.contracts.nudges import NudgeStatus
 from flowlearn_shared.events import NudgeDelivered, NudgeDeliveredData
@@ -25,7 +30,9 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from flowlearn_nudges.adapters.nudge_repository import NudgeRepository
 from flowlearn_nudges.adapters.people_repository import PeopleRepository
 from flowlearn_nudges.domain.catalogue import Origin
+from flowlearn_nudges.domain.model import Person
 from flowlearn_nudges.domain.nudge import (
+    Decision,
     Defer,
     Drop,
     Nudge,
@@ -35,6 +42,7 @@ from flowlearn_nudges.domain.nudge import (
     may_go_out,
     over_cap,
 )
+from flowlearn_nudges.domain.schedule import PersonSchedule
 from flowlearn_nudges.service_layer.planner import Planner
 
 log = logging.getLogger("flowlearn.nudges.scheduler")
@@ -68,9 +76,9 @@ class Scheduler:
         *,
         owner: str,
         lease: timedelta = timedelta(seconds=60),
-        batch_size: int = 50,
+        batch_size: int = 100,
         concurrency: int = 4,
-        poll_seconds: float = 1.0,
+        poll_seconds: float = 0.5,
     ) -> None:
         self.nudges = nudges
         self.people = people
@@ -87,11 +95,28 @@ class Scheduler:
 
     async def tick(self) -> TickReport:
         """Lease one batch of due nudges and settle each: deliver, defer or drop."""
-        report = TickReport()
         token, claimed = await self.nudges.claim(
             self.clock(), self.lease, self.owner, self.batch_size
         )
-        report.claimed = len(claimed)
+        report = TickReport()
+        await self.settle_claimed(claimed, token, report)
+        return report
+
+    async def settle_claimed(self, claimed: list[Nudge], token: str, report: TickReport) -> None:
+        """The batch in one transaction; failing that, each nudge in its own."""
+        report.claimed += len(claimed)
+        if not claimed:
+            return
+        try:
+            outcomes = await self.settle_batch(claimed, token)
+        except Exception as exc:
+            if not isinstance(exc, _LeaseLost):
+                log.warning("batch delivery failed; settling one by one", exc_info=True)
+            outcomes = None
+        if outcomes is not None:
+            for nudge in claimed:
+                self._count(report, nudge, outcomes[nudge.id])
+            return
         limit = asyncio.Semaphore(self.concurrency)
 
         async def settle(nudge: Nudge) -> None:
@@ -101,18 +126,81 @@ class Scheduler:
                 except Exception:
                     # Left leased: it is taken again when the lease ends.
                     log.exception("delivery failed", extra={"nudge_id": nudge.id})
+                    self.settled(nudge, "failed")
                     return
-            if outcome == "delivered":
-                report.delivered.append(nudge.id)
-            elif outcome == "deferred":
-                report.deferred += 1
-            elif outcome == "dropped":
-                report.dropped += 1
-            else:
-                report.lost += 1
+            self._count(report, nudge, outcome)
 
         await asyncio.gather(*(settle(nudge) for nudge in claimed))
-        return report
+
+    def _count(self, report: TickReport, nudge: Nudge, outcome: str) -> None:
+        if outcome == "delivered":
+            report.delivered.append(nudge.id)
+        elif outcome == "deferred":
+            report.deferred += 1
+        elif outcome == "dropped":
+            report.dropped += 1
+        else:
+            report.lost += 1
+        self.settled(nudge, outcome)
+
+    def settled(self, nudge: Nudge, outcome: str) -> None:
+        """Called once per claimed nudge with how it was settled (``failed``: an error left
+        it leased); for metrics."""
+
+    async def settle_batch(self, claimed: list[Nudge], token: str) -> dict[str, str]:
+        """Settle every nudge of a leased batch in one transaction, with bulk reads and
+        writes. Raises ``_LeaseLost`` (writing nothing) when a lease in it was lost while
+        being written; a nudge no longer leased when read is ``lost``."""
+        outcomes: dict[str, str] = {}
+
+        async def work(session: AsyncClientSession) -> None:
+            outcomes.clear()
+            ids = [nudge.id for nudge in claimed]
+            held = {n.id: n for n in await self.nudges.get_leased_many(ids, token, session)}
+            mine = [held[i] for i in ids if i in held and held[i].pending]
+            people = await self.people.get_many({n.user_id for n in mine}, session)
+            now = self.clock()
+            decided: list[tuple[Nudge, Person, Decision]] = []
+            for nudge in mine:
+                person = people[nudge.user_id]
+                decision = may_go_out(nudge, now, person.schedule, person.preferences)
+                decided.append((nudge, person, decision))
+            # The daily caps: read once, counted here as the batch takes its slots.
+            wanted = {
+                (n.user_id, p.schedule.local_date(now))
+                for n, p, d in decided
+                if isinstance(d, Ready) and n.counted_on is None
+            }
+            counts = await self.nudges.daily_counts_of(wanted, session)
+            taken: Counter[tuple[str, date]] = Counter()
+            changed: list[tuple[Nudge, Nudge]] = []
+            events: list[NudgeDelivered] = []
+            recurring: list[tuple[Person, Nudge]] = []
+            for nudge, person, decision in decided:
+                schedule, preferences = person.schedule, person.preferences
+                if isinstance(decision, Ready) and nudge.counted_on is None:
+                    day = (nudge.user_id, schedule.local_date(now))
+                    if counts.get(day, 0) + taken[day] >= preferences.daily_cap:
+                        decision = over_cap(nudge, now, schedule, preferences)
+                    else:
+                        taken[day] += 1
+                after, result = _apply(nudge, decision, now, schedule, person)
+                changed.append((nudge, after))
+                outcomes[nudge.id] = result
+                if result == "delivered":
+                    events.append(_delivered_event(after, nudge))
+                if result != "deferred" and nudge.origin == Origin.RECURRING:
+                    recurring.append((person, nudge))
+            await self.nudges.count_deliveries(taken, session)
+            if await self.nudges.save_many(changed, session, lease_token=token) < len(changed):
+                raise _LeaseLost  # undo the counts taken above; settled one by one
+            await self.outbox.add_many(events, session)
+            for person, nudge in recurring:
+                after_at = max(nudge.wanted_at, now)
+                await self.planner.plan_recurring(person, nudge.type, after_at, session)
+
+        await self.uow.run(work)
+        return {nudge.id: outcomes.get(nudge.id, "lost") for nudge in claimed}
 
     async def settle(self, claimed: Nudge, token: str) -> str:
         outcome = "lost"
@@ -137,14 +225,7 @@ class Scheduler:
                 )
             ):
                 decision = over_cap(nudge, now, schedule, preferences)
-            if isinstance(decision, Defer):
-                changed, result = replace(nudge, due_at=decision.due_at), "deferred"
-            elif isinstance(decision, Drop):
-                changed, result = end(nudge, NudgeStatus.EXPIRED, decision.reason), "dropped"
-            else:
-                day = schedule.local_date(now).isoformat()
-                changed = deliver(nudge, now, preferences.channels, day)
-                result = "delivered"
+            changed, result = _apply(nudge, decision, now, schedule, person)
             if not await self.nudges.save(changed, session, lease_token=token):
                 raise _LeaseLost  # undo the day's count taken above
             if result == "delivered":
@@ -162,6 +243,8 @@ class Scheduler:
         return outcome
 
     async def run(self) -> None:
+        # One batch at a time: concurrent batch transactions conflict over the same
+        # collections and retry, which costs more than it overlaps.
         while True:
             try:
                 report = await self.tick()
@@ -181,6 +264,18 @@ class Scheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+def _apply(
+    nudge: Nudge, decision: Decision, now: datetime, schedule: PersonSchedule, person: Person
+) -> tuple[Nudge, str]:
+    """The nudge after ``decision``, and the outcome's name."""
+    if isinstance(decision, Defer):
+        return replace(nudge, due_at=decision.due_at), "deferred"
+    if isinstance(decision, Drop):
+        return end(nudge, NudgeStatus.EXPIRED, decision.reason), "dropped"
+    day = schedule.local_date(now).isoformat()
+    return deliver(nudge, now, person.preferences.channels, day), "delivered"
 
 
 def _delivered_event(nudge: Nudge, before: Nudge) -> NudgeDelivered:
