@@ -18,6 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from flowlearn_journal.domain.model import Entry
 
 Document = dict[str, Any]
+Documents = list[Document]  # spelled here: inside the repository, ``list`` is a method
 
 
 def day_range(first: date | None, last: date | None) -> Document:
@@ -42,6 +43,20 @@ class AlreadyStored(Exception):
 # Newest first by the day the work happened, then by when it was written. A cursor holds
 # the sort key of the last item, so a deep page costs the same as the first (no skip).
 NEWEST_FIRST = [("occurred_on", DESCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]
+ONE_DAY = timedelta(days=1)
+# Windows of 1, 8, 64, 512 and 4,096 days, then one open-ended query for whatever is older.
+FIRST_WINDOW_DAYS = 1
+WINDOW_GROWTH = 8
+WINDOWS = 5
+
+
+def _days_before(day: date, span: int) -> date | None:
+    """The first day of a window of ``span`` days ending on ``day``; None before year 1."""
+    try:
+        first = day - timedelta(days=span - 1)
+    except OverflowError:
+        return None
+    return first if first > date.min else None
 
 
 def encode_cursor(entry: Entry) -> str:
@@ -57,17 +72,6 @@ def decode_cursor(cursor: str) -> tuple[str, datetime, str]:
         return day, datetime.fromisoformat(data["c"]), str(data["i"])
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise BadCursor("the cursor is not one this API returned") from exc
-
-
-def after_cursor(cursor: str) -> dict[str, Any]:
-    day, created_at, entry_id = decode_cursor(cursor)
-    return {
-        "$or": [
-            {"occurred_on": {"$lt": day}},
-            {"occurred_on": day, "created_at": {"$lt": created_at}},
-            {"occurred_on": day, "created_at": created_at, "_id": {"$lt": entry_id}},
-        ]
-    }
 
 
 def to_document(entry: Entry) -> Document:
@@ -153,24 +157,72 @@ class EntryRepository:
         return result.deleted_count == 1
 
     async def list(self, owner_id: str, query: EntryQuery) -> tuple[list[Entry], str | None]:
-        conditions: list[Document] = [{"owner_id": owner_id}]
+        match: Document = {"owner_id": owner_id}
         if query.kind:
-            conditions.append({"kind": query.kind.value})
+            match["kind"] = query.kind.value
         if query.tags:
-            conditions.append({"tags": {"$all": [t.strip().lower() for t in query.tags]}})
-        if query.from_date or query.to_date:
-            conditions.append({"occurred_on": day_range(query.from_date, query.to_date)})
+            match["tags"] = {"$all": [t.strip().lower() for t in query.tags]}
+        text: Document | None = None
         if query.q:
             # No text index: a case-insensitive match within the owner's own entries.
             pattern = {"$regex": re.escape(query.q.strip()), "$options": "i"}
-            conditions.append({"$or": [{"title": pattern}, {"body": pattern}, {"tags": pattern}]})
-        if query.cursor:
-            conditions.append(after_cursor(query.cursor))
-        cursor = self.entries.find({"$and": conditions}).sort(NEWEST_FIRST).limit(query.limit + 1)
-        entries = [from_document(doc) async for doc in cursor]
+            text = {"$or": [{"title": pattern}, {"body": pattern}, {"tags": pattern}]}
+        docs = await self._newest(match, text, query)
+        entries = [from_document(doc) for doc in docs]
         has_more = len(entries) > query.limit
         entries = entries[: query.limit]
         return entries, encode_cursor(entries[-1]) if has_more and entries else None
+
+    async def _find(self, match: Document, text: Document | None, limit: int) -> Documents:
+        # The owner, the kind and the day range stay top-level fields, so the store can
+        # read them as index bounds; a text search is the only part kept apart.
+        where = {"$and": [match, text]} if text else match
+        return await self.entries.find(where).sort(NEWEST_FIRST).limit(limit).to_list()
+
+    async def _newest(self, match: Document, text: Document | None, query: EntryQuery) -> Documents:
+        """Up to ``limit + 1`` entries after the cursor, newest first.
+
+        A page is read as a few bounded queries instead of one open-ended one: the rest
+        of the cursor's own day, then windows of days going back, each ``WINDOW_GROWTH``
+        times wider than the one before, until the page is full. Every query starts at
+        the cursor's position in the index, so a deep page costs what the first page
+        costs; and each window bounds what a store without limit push-down (SecantusDB
+        fetches and sorts every entry a range matches) has to read."""
+        want = query.limit + 1
+        found: Documents = []
+        newest, oldest = query.to_date, query.from_date
+        if query.cursor:
+            day, created_at, entry_id = decode_cursor(query.cursor)
+            cursor_day = date.fromisoformat(day)
+            if (not oldest or oldest <= cursor_day) and (not newest or cursor_day <= newest):
+                for rest in (
+                    {"occurred_on": day, "created_at": created_at, "_id": {"$lt": entry_id}},
+                    {"occurred_on": day, "created_at": {"$lt": created_at}},
+                ):
+                    if len(found) < want:
+                        found += await self._find({**match, **rest}, text, want - len(found))
+            newest = min(newest, cursor_day - ONE_DAY) if newest else cursor_day - ONE_DAY
+            if oldest and newest < oldest:
+                return found
+        span = FIRST_WINDOW_DAYS
+        # The first page has no upper bound (entries may be dated ahead of the server's
+        # clock); its first window reaches back from today.
+        top = newest or date.today()
+        for window in range(WINDOWS + 1):
+            if len(found) >= want:
+                break
+            first = _days_before(top, span) if window < WINDOWS else None
+            last_window = first is None or (oldest is not None and first <= oldest)
+            if last_window:
+                first = oldest
+            bounds = day_range(first, newest)
+            days = {"occurred_on": bounds} if bounds else {}
+            found += await self._find({**match, **days}, text, want - len(found))
+            if last_window or first is None:
+                break
+            newest = top = first - ONE_DAY
+            span *= WINDOW_GROWTH
+        return found
 
     async def days_with_entries(self, owner_id: str) -> set[date]:
         days = await self.entries.distinct("occurred_on", {"owner_id": owner_id})

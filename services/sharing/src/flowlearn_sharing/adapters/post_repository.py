@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flowlearn_shared.contracts.posts import FeedQuery, PostKind
@@ -19,6 +20,12 @@ from flowlearn_sharing.domain.posts import Post
 
 Document = dict[str, Any]
 NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
+# The feed is read window by window (see ``PostRepository.feed``): 6 hours, then 8 times
+# wider each time (2 days, 16 days, 128 days, 2.8 years), then one open-ended query.
+FIRST_WINDOW = timedelta(hours=6)
+WINDOW_GROWTH = 8
+WINDOWS = 5
+ONE_MS = timedelta(milliseconds=1)  # the resolution of a stored datetime
 
 
 class BadCursor(ValueError):
@@ -38,17 +45,58 @@ def visible_to(viewer: Viewer) -> Document:
     }
 
 
+def seen_through(viewer: Viewer, filters: Document) -> list[Document]:
+    """``visible_to`` as one equality filter per way of seeing a post (as its author, the
+    org, each of one's teams and communities, named), each narrowed by ``filters``.
+
+    Each is the leading fields of an index ordered newest first, so a store can walk it
+    from a cursor on; an ``$or`` of them is planned as a whole by MongoDB but is a
+    collection scan to SecantusDB. A way that ``filters`` contradict is left out."""
+    ways: list[Document] = [{"author_id": viewer.user_id}, {"audience.kind": "org"}]
+    ways += [{"audience.kind": "team", "audience.ids": t} for t in sorted(viewer.team_ids)]
+    ways += [
+        {"audience.kind": "community", "audience.ids": c} for c in sorted(viewer.community_ids)
+    ]
+    ways.append({"audience.kind": "people", "audience.ids": viewer.user_id})
+    narrowed: list[Document] = []
+    for way in ways:
+        both = dict(way)
+        for key, value in filters.items():
+            if key not in both or both[key] == value:
+                both[key] = value
+            elif key == "audience.ids":  # an array: it may hold both ids
+                both[key] = {"$all": [both[key], value]}
+            else:
+                break
+        else:
+            narrowed.append(both)
+    return narrowed
+
+
 def encode_cursor(created_at: datetime, item_id: str) -> str:
     raw = json.dumps({"c": created_at.isoformat(), "i": item_id}).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def after_cursor(cursor: str) -> Document:
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         data = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
-        created_at, item_id = datetime.fromisoformat(data["c"]), str(data["i"])
+        return datetime.fromisoformat(data["c"]), str(data["i"])
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise BadCursor("the cursor is not one this API returned") from exc
+
+
+def _window_start(end: datetime, span: timedelta) -> datetime | None:
+    """``end - span`` to the millisecond, or None when that is before year 1."""
+    try:
+        start = end - span
+    except OverflowError:
+        return None
+    return start.replace(microsecond=start.microsecond // 1000 * 1000)
+
+
+def after_cursor(cursor: str) -> Document:
+    created_at, item_id = decode_cursor(cursor)
     return {
         "$or": [
             {"created_at": {"$lt": created_at}},
@@ -110,6 +158,8 @@ class PostRepository:
 
     async def ensure_indexes(self) -> None:
         await self.posts.create_index(NEWEST_FIRST, name="newest")
+        # The feed's org-wide posts, newest first (``audience_newest`` has the ids between).
+        await self.posts.create_index([("audience.kind", 1), *NEWEST_FIRST], name="kind_newest")
         await self.posts.create_index(
             [("audience.kind", 1), ("audience.ids", 1), *NEWEST_FIRST], name="audience_newest"
         )
@@ -144,21 +194,69 @@ class PostRepository:
         await self.comments.delete_many({"post_id": post_id}, session=session)
 
     async def feed(self, viewer: Viewer, query: FeedQuery) -> tuple[list[Post], str | None]:
-        conditions: list[Document] = [visible_to(viewer)]
+        filters: Document = {}
         if query.tag:
-            conditions.append({"tags": query.tag.strip().lower()})
+            filters["tags"] = query.tag.strip().lower()
         if query.kind:
-            conditions.append({"kind": query.kind.value})
+            filters["kind"] = query.kind.value
         if query.community:
-            conditions.append({"audience.kind": "community", "audience.ids": query.community})
-        if query.cursor:
-            conditions.append(after_cursor(query.cursor))
-        cursor = self.posts.find({"$and": conditions}).sort(NEWEST_FIRST).limit(query.limit + 1)
-        posts = [post_from(doc) async for doc in cursor]
+            filters.update({"audience.kind": "community", "audience.ids": query.community})
+        docs = await self._newest(seen_through(viewer, filters), query)
+        posts = [post_from(doc) for doc in docs]
         more = len(posts) > query.limit
         posts = posts[: query.limit]
         last = posts[-1] if posts else None
         return posts, encode_cursor(last.created_at, last.id) if more and last else None
+
+    async def _page(self, ways: list[Document], when: Document, limit: int) -> list[Document]:
+        """The newest ``limit`` posts matching ``when`` that any of ``ways`` lets one see."""
+
+        async def read(way: Document) -> list[Document]:
+            found = self.posts.find({**way, **when}).sort(NEWEST_FIRST).limit(limit)
+            return await found.to_list()
+
+        # A post seen two ways (one's own post to the org) is listed once.
+        merged = {
+            doc["_id"]: doc for docs in await asyncio.gather(*map(read, ways)) for doc in docs
+        }
+        newest = sorted(merged.values(), key=lambda d: (d["created_at"], d["_id"]), reverse=True)
+        return newest[:limit]
+
+    async def _newest(self, ways: list[Document], query: FeedQuery) -> list[Document]:
+        """Up to ``limit + 1`` posts after the cursor, newest first.
+
+        Read as a few bounded queries instead of one open-ended one: the posts sharing the
+        cursor's instant, then windows of time going back, each ``WINDOW_GROWTH`` times
+        wider than the one before, until the page is full. Every query starts at the
+        cursor's position in an index, so a deep page costs what the first page costs;
+        and each window bounds what a store without limit push-down (SecantusDB fetches
+        and sorts every post a range matches) has to read."""
+        want = query.limit + 1
+        found: list[Document] = []
+        end: datetime | None = None  # exclusive
+        if query.cursor:
+            end, item_id = decode_cursor(query.cursor)
+            found += await self._page(ways, {"created_at": end, "_id": {"$lt": item_id}}, want)
+        span = FIRST_WINDOW
+        top = end or datetime.now(UTC)
+        for window in range(WINDOWS + 1):
+            if len(found) >= want:
+                break
+            start = _window_start(top, span) if window < WINDOWS else None
+            bounds: Document = {}
+            if start is not None:
+                # Strict bounds only (SecantusDB drops the boundary of ``$gte`` on a
+                # descending key): after one millisecond less is from ``start`` on.
+                bounds["$gt"] = start - ONE_MS
+            if end is not None:
+                bounds["$lt"] = end
+            when = {"created_at": bounds} if bounds else {}
+            found += await self._page(ways, when, want - len(found))
+            if start is None:
+                break
+            end = top = start
+            span *= WINDOW_GROWTH
+        return found
 
     async def set_reaction(
         self, post_id: str, user_id: str, kind: str, on: bool, session: AsyncClientSession
