@@ -69,6 +69,35 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 @dataclass
+class Run:
+    """One measured series of requests: latencies, failures and each process's CPU."""
+
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    first_error: str = ""
+    elapsed: float = 0.0
+    drain: float = 0.0  # after the last reply, until the work it set off was done
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def throughput(self) -> float:
+        return self.done / self.elapsed if self.elapsed else 0.0
+
+    def ms(self, pct: float) -> float:
+        return percentile(self.latencies, pct) * 1000
+
+    def cpu_per_1k(self, *names: str) -> float:
+        """CPU seconds per 1,000 requests of the processes named (all when none is)."""
+        spent = sum(self.cpu.get(name, 0.0) for name in names or self.cpu)
+        return spent / self.done * 1000 if self.done else float("nan")
+
+
+@dataclass
 class Servers:
     nats_url: str
     mongodb_uri: str

@@ -19,7 +19,6 @@ import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -28,7 +27,7 @@ from flowlearn_cli.stack import Stack, StackConfig
 from flowlearn_cli.tokens import DEV_SECRET, make_token
 from pymongo import AsyncMongoClient
 
-from bench.common import HOST, REPO_ROOT, Check, Outcome, Servers, fmt, local_servers, percentile
+from bench.common import HOST, REPO_ROOT, Check, Outcome, Run, Servers, fmt, local_servers
 from bench.common import proc_cpu_seconds as cpu_of
 
 JOURNAL_DB = "bench_journal"
@@ -43,32 +42,6 @@ BODY = (
     "caught a timeout that staging never showed, because staging has no cold caches. "
     "**Next time:** warm the caches before the canary and compare p99, not the mean. "
 ) * 2
-
-
-@dataclass
-class Run:
-    name: str
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    first_error: str = ""
-    elapsed: float = 0.0
-    drain: float = 0.0
-    cpu: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def done(self) -> int:
-        return len(self.latencies)
-
-    @property
-    def throughput(self) -> float:
-        return self.done / self.elapsed if self.elapsed else 0.0
-
-    def ms(self, pct: float) -> float:
-        return percentile(self.latencies, pct) * 1000
-
-    def cpu_per_1k(self, *names: str) -> float:
-        spent = sum(self.cpu[name] for name in names or self.cpu)
-        return spent / self.done * 1000 if self.done else float("nan")
 
 
 def entry(i: int) -> dict[str, Any]:

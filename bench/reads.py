@@ -25,7 +25,7 @@ import asyncio
 import os
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -44,7 +44,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench import reads_explain
-from bench.common import HOST, Outcome, Servers, local_servers, percentile
+from bench.common import HOST, Outcome, Run, Servers, local_servers
 from bench.common import proc_cpu_seconds as cpu_of
 from bench.journal_write import services_ready
 from bench.reads_report import outcome
@@ -54,31 +54,6 @@ OWN_PROGRESS = True  # bars of its own; ``bench.__main__`` shows no spinner over
 STARTED = ("journal", "sharing", "gateway")
 
 Document = dict[str, Any]
-
-
-@dataclass
-class Run:
-    name: str
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    first_error: str = ""
-    elapsed: float = 0.0
-    cpu: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def done(self) -> int:
-        return len(self.latencies)
-
-    @property
-    def throughput(self) -> float:
-        return self.done / self.elapsed if self.elapsed else 0.0
-
-    def ms(self, pct: float) -> float:
-        return percentile(self.latencies, pct) * 1000
-
-    def per_1k(self, *names: str) -> float:
-        spent = sum(self.cpu.get(name, 0.0) for name in names)
-        return spent / self.done * 1000 if self.done else float("nan")
 
 
 async def load(

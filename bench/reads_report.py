@@ -9,7 +9,8 @@ from bench.common import Check, Outcome, fmt
 from bench.reads_seed import PAGE, Seeded
 
 if TYPE_CHECKING:
-    from bench.reads import Pages, Run
+    from bench.common import Run
+    from bench.reads import Pages
 
 
 def outcome(
@@ -33,16 +34,21 @@ def outcome(
             fmt(run.ms(99), 1),
             split,
             fmt(total, 2),
-            fmt(run.per_1k("secantusdb"), 2),
+            fmt(run.cpu_per_1k("secantusdb"), 2),
         ]
 
     rows: list[list[str]] = []
     for name in ("journal first", "journal deep", "feed first", "feed deep"):
         f, b = flow[name], bare[name]
-        split = " + ".join(f"{s} {fmt(f.per_1k(s), 2)}" for s in services)
-        rows.append(row(f, f"Flowlearn {name} page", split, f.per_1k(*services)))
+        split = " + ".join(f"{s} {fmt(f.cpu_per_1k(s), 2)}" for s in services)
+        rows.append(row(f, f"Flowlearn {name} page", split, f.cpu_per_1k(*services)))
         rows.append(
-            row(b, f"bare {name} page", f"bench {fmt(b.per_1k('self'), 2)}", b.per_1k("self"))
+            row(
+                b,
+                f"bare {name} page",
+                f"bench {fmt(b.cpu_per_1k('self'), 2)}",
+                b.cpu_per_1k("self"),
+            )
         )
     for name, run in skips.items():
         rows.append(
@@ -78,8 +84,8 @@ def outcome(
             Check(f"{what}: deep vs first page, p99 (Flowlearn)", ratio, "<= 1.5x", ratio <= 1.5)
         )
         bfirst, bdeep = bare[f"{what} first"], bare[f"{what} deep"]
-        cpu = deep.per_1k(*services) / first.per_1k(*services)
-        db = deep.per_1k("secantusdb") / first.per_1k("secantusdb")
+        cpu = deep.cpu_per_1k(*services) / first.cpu_per_1k(*services)
+        db = deep.cpu_per_1k("secantusdb") / first.cpu_per_1k("secantusdb")
         notes.append(
             f"{what.capitalize()}, deep / first page: Flowlearn p50 "
             f"{deep.ms(50) / first.ms(50):.2f}x, CPU {cpu:.2f}x, DB CPU {db:.2f}x; bare p50 "
@@ -91,7 +97,7 @@ def outcome(
             against.append(
                 f"{page} page p50 {f.ms(50) / b.ms(50):.2f}x, p99 {f.ms(99) / b.ms(99):.2f}x, "
                 f"throughput {f.throughput / b.throughput:.2f}x, CPU (all services / bench) "
-                f"{f.per_1k(*services) / b.per_1k('self'):.2f}x"
+                f"{f.cpu_per_1k(*services) / b.cpu_per_1k('self'):.2f}x"
             )
         notes.append(f"{what.capitalize()}, Flowlearn / bare: " + "; ".join(against) + ".")
         if skips.get(what) and skips[what].done:
