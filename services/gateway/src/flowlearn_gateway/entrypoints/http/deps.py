@@ -22,7 +22,9 @@ _bearer = HTTPBearer(
 )
 
 
-def container(request: Request) -> Container:
+# Every dependency is ``async def``: FastAPI runs a plain ``def`` one in a worker thread,
+# a thread hand-off per dependency per request for what is only an attribute read.
+async def container(request: Request) -> Container:
     return cast(Container, request.app.state.container)
 
 
@@ -41,15 +43,15 @@ async def current_actor(
     return actor
 
 
-def journal_client(app: AppContainer) -> JournalClient:
+async def journal_client(app: AppContainer) -> JournalClient:
     return app.journal
 
 
-def rpc_client(app: AppContainer) -> RpcClient:
+async def rpc_client(app: AppContainer) -> RpcClient:
     return app.rpc
 
 
-def health_client(app: AppContainer) -> HealthClient:
+async def health_client(app: AppContainer) -> HealthClient:
     return app.health
 
 
