@@ -82,6 +82,10 @@ def create_app(settings: GatewaySettings, broker: NatsBroker | None = None) -> F
         summary="Learning in the flow of work: journal, nudges and sharing.",
         openapi_tags=TAGS,
         lifespan=lifespan,
+        # The request span, trace headers and Prometheus metrics are ObservabilityMiddleware's;
+        # FastAPI's own telemetry would add a second request span and one per dependency,
+        # endpoint and serialisation step on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.container = container
     install_problem_handlers(app, retry_after=settings.retry_after_seconds)
