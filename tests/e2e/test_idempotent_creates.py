@@ -88,3 +88,31 @@ def test_a_malformed_key_is_a_clear_error(api: httpx.Client, key: str) -> None:
     assert refused.status_code == 422, refused.text
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert bodies(api, ana) == []
+
+
+POST = {"kind": "tip", "body": "Write the rollback plan before the rollout.", "audience": "org"}
+
+
+def test_a_retried_post_is_shared_once(api: httpx.Client) -> None:
+    ana, key = f"idem-ana-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    first = api.post("/v1/posts", json=POST, headers=headers(ana, key))
+    assert first.status_code == 201, first.text
+    again = api.post("/v1/posts", json=POST, headers=headers(ana, key))
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["location"] == first.headers["location"]
+
+    other = POST | {"body": "Another tip altogether."}
+    refused = api.post("/v1/posts", json=other, headers=headers(ana, key))
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+    # A colleague with the same key shares a post of their own.
+    bo = f"idem-bo-{uuid.uuid4().hex[:8]}"
+    theirs = api.post("/v1/posts", json=POST, headers=headers(bo, key))
+    assert theirs.status_code == 201, theirs.text
+    assert theirs.json()["id"] != first.json()["id"]
+
+    mine = api.get("/v1/feed", params={"limit": 50}, headers=headers(ana)).json()["items"]
+    assert [p["id"] for p in mine].count(first.json()["id"]) == 1
+    assert not any(p["body"] == other["body"] for p in mine)

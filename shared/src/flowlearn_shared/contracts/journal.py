@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from flowlearn_shared.contracts.posts import Audience
+from flowlearn_shared.idempotency import IDEMPOTENCY_KEY_PATTERN
 from flowlearn_shared.rpc import Actor
 
 BODY_MAX_CHARS = 20_000
@@ -139,10 +140,6 @@ class PromptList(BaseModel):
 
 
 # Requests from the gateway. Each names the verified actor.
-# What an Idempotency-Key header may hold: visible ASCII, as HTTP header values allow.
-IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
-
-
 class CreateEntryRequest(BaseModel):
     actor: Actor
     entry: EntryCreate

@@ -11,6 +11,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from flowlearn_shared.contracts.people import Id, PersonSummary
+from flowlearn_shared.idempotency import IDEMPOTENCY_KEY_PATTERN
 from flowlearn_shared.rpc import Actor
 
 POST_BODY_MAX = 20_000
@@ -156,6 +157,7 @@ class FeedQuery(BaseModel):
 class CreatePostRequest(BaseModel):
     actor: Actor
     post: PostCreate
+    idempotency_key: str | None = Field(default=None, pattern=IDEMPOTENCY_KEY_PATTERN)
 
 
 class PostRef(BaseModel):

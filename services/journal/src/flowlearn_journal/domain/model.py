@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from flowlearn_shared.contracts.journal import (
@@ -24,6 +24,7 @@ from flowlearn_shared.events import (
     JournalEntrySharedData,
     JournalEntryUpdated,
 )
+from flowlearn_shared.idempotency import derived_id
 
 SOURCE = "flowlearn/journal"
 
@@ -90,7 +91,7 @@ IDEMPOTENT_IDS = UUID("6f1d3c2e-5b7a-4e0f-9a41-2c8d7e6b5a30")
 
 
 def entry_id_for_key(owner_id: str, idempotency_key: str) -> str:
-    return str(uuid5(IDEMPOTENT_IDS, f"{owner_id}\n{idempotency_key}"))
+    return derived_id(IDEMPOTENT_IDS, owner_id, idempotency_key)
 
 
 def same_request(entry: Entry, data: EntryCreate) -> bool:

@@ -55,6 +55,10 @@ def team_from(doc: Document) -> Team:
     )
 
 
+class ProfileExists(Exception):
+    """Another transaction created this profile at the same time."""
+
+
 class PeopleRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.profiles = db["profiles"]
@@ -75,10 +79,14 @@ class PeopleRepository:
         return profile_from(doc) if doc else None
 
     async def add_profile(self, profile: Profile, session: AsyncClientSession) -> bool:
+        """False when the person has a profile already. Looked up first: inside a
+        transaction a duplicate-key error aborts it, and the commit would then fail."""
+        if await self.profiles.count_documents({"_id": profile.user_id}, limit=1, session=session):
+            return False
         try:
             await self.profiles.insert_one(profile_document(profile), session=session)
-        except DuplicateKeyError:
-            return False
+        except DuplicateKeyError as exc:  # created meanwhile by a concurrent first request
+            raise ProfileExists(profile.user_id) from exc
         return True
 
     async def save_profile(self, profile: Profile, session: AsyncClientSession) -> None:

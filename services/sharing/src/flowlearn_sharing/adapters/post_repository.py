@@ -32,6 +32,10 @@ class BadCursor(ValueError):
     pass
 
 
+class AlreadyStored(Exception):
+    """A post with this id was stored by another transaction at the same time."""
+
+
 def visible_to(viewer: Viewer) -> Document:
     """The Mongo filter twin of ``Viewer.can_see``: every list and search uses it."""
     return {
@@ -169,11 +173,15 @@ class PostRepository:
         await self.comments.create_index([("post_id", 1), ("created_at", 1)], name="post_time")
 
     async def add(self, post: Post, session: AsyncClientSession) -> bool:
-        """False when a post with this id exists already (a redelivered share)."""
+        """False when a post with this id exists already (a redelivered share, a retried
+        create). Looked up first: a failed insert aborts the transaction on the server, and
+        carrying on in it makes every later step, and the commit, fail and be retried."""
+        if await self.posts.count_documents({"_id": post.id}, limit=1, session=session):
+            return False
         try:
             await self.posts.insert_one(post_document(post), session=session)
-        except DuplicateKeyError:
-            return False
+        except DuplicateKeyError as exc:  # stored meanwhile by another transaction
+            raise AlreadyStored(post.id) from exc
         return True
 
     async def get(self, post_id: str, session: AsyncClientSession | None = None) -> Post | None:
@@ -263,13 +271,14 @@ class PostRepository:
     ) -> None:
         key = {"_id": f"{post_id}:{user_id}:{kind}"}
         if on:
-            try:
-                await self.reactions.insert_one(
-                    {**key, "post_id": post_id, "user_id": user_id, "kind": kind},
-                    session=session,
-                )
-            except DuplicateKeyError:
-                return  # reacting twice is one reaction
+            # Reacting twice is one reaction. Looked up first: inside a transaction a
+            # duplicate-key error aborts it, and the commit would then fail and be retried.
+            if await self.reactions.count_documents(key, limit=1, session=session):
+                return
+            await self.reactions.insert_one(
+                {**key, "post_id": post_id, "user_id": user_id, "kind": kind},
+                session=session,
+            )
             change = 1
         else:
             if not (await self.reactions.delete_one(key, session=session)).deleted_count:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 from flowlearn_shared.contracts.posts import PostCreate, PostKind, PostUpdate
 from flowlearn_shared.events import PostCreated, PostDeleted, PostDeletedData, PostFacts
+from flowlearn_shared.idempotency import derived_id
 
 from flowlearn_sharing.domain.audience import Audience
 
@@ -78,6 +80,28 @@ def new_post(
     facts = post.facts().model_copy(update={"nudge_id": data.nudge_id})
     post.events.append(PostCreated(source=SOURCE, subject=subject, time=now, data=facts))
     return post
+
+
+# Ids of posts created with an idempotency key (see flowlearn_shared.idempotency).
+IDEMPOTENT_IDS = UUID("3b0e8f54-2a6d-4c1b-8e7f-9d5a1c4b6e21")
+
+
+def post_id_for_key(author_id: str, idempotency_key: str) -> str:
+    return derived_id(IDEMPOTENT_IDS, author_id, idempotency_key)
+
+
+def same_request(post: Post, data: PostCreate) -> bool:
+    """Whether ``data`` asks for the post ``post`` was created from (a retry)."""
+    return (
+        post.kind == data.kind
+        and post.title == data.title
+        and post.body == data.body
+        and post.tags == data.tags
+        and post.url == data.url
+        and post.audience == Audience.parse(data.audience)
+        and post.anonymous == data.anonymous
+        and post.review_by == data.review_by
+    )
 
 
 def apply_update(post: Post, changes: PostUpdate, now: datetime) -> Post:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,7 @@ from flowlearn_shared.rpc import Actor, Forbidden, NotFound
 from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from flowlearn_sharing.adapters.people_repository import PeopleRepository
+from flowlearn_sharing.adapters.people_repository import PeopleRepository, ProfileExists
 from flowlearn_sharing.domain import people
 from flowlearn_sharing.domain.people import Profile, Team
 
@@ -85,7 +86,9 @@ class PeopleService:
                 for event in profile.events:
                     await self.outbox.add(event, session)
 
-        await self.uow.run(work)
+        # Two first requests at once: the other one created it.
+        with contextlib.suppress(ProfileExists):
+            await self.uow.run(work)
         return await self.repository.get_profile(actor.user_id) or profile
 
     async def me(self, request: ActorRequest) -> ProfilePublic:

@@ -22,12 +22,20 @@ from flowlearn_shared.contracts.posts import (
     UpdatePostRequest,
 )
 from flowlearn_shared.outbox import Outbox
-from flowlearn_shared.rpc import Actor, Forbidden, NotFound, PreconditionFailed, ServiceError
+from flowlearn_shared.rpc import (
+    Actor,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    ServiceError,
+)
 from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from flowlearn_sharing.adapters.people_repository import PeopleRepository
-from flowlearn_sharing.adapters.post_repository import BadCursor, PostRepository
+from flowlearn_sharing.adapters.post_repository import AlreadyStored, BadCursor, PostRepository
 from flowlearn_sharing.domain import posts as rules
 from flowlearn_sharing.domain.audience import Audience, AudienceNotAllowed, Viewer
 from flowlearn_sharing.domain.posts import Post
@@ -115,8 +123,29 @@ class PostService:
     async def create(self, request: CreatePostRequest) -> PostPublic:
         await self.directory.ensure_profile(request.actor)
         viewer = await self.check_audience(request.actor, request.post.audience)
-        post = rules.new_post(str(uuid4()), request.actor.user_id, request.post, self.clock())
-        await self.publish(post)
+        author, key = request.actor.user_id, request.idempotency_key
+        post_id = rules.post_id_for_key(author, key) if key else str(uuid4())
+        post = rules.new_post(post_id, author, request.post, self.clock())
+        try:
+            stored_now = await self.publish(post)
+        except AlreadyStored:  # the same key sent twice at once: the other attempt won
+            stored_now = False
+        if not stored_now:  # a retry: the first attempt stored it
+            stored = await self.posts.get(post_id)
+            if stored is None or stored.author_id != author:
+                raise Conflict("the post for this Idempotency-Key was deleted")
+            if not rules.same_request(stored, request.post):
+                raise InvalidInput(
+                    "this Idempotency-Key was used for a different post",
+                    [
+                        {
+                            "loc": ["header", "Idempotency-Key"],
+                            "msg": "reused",
+                            "type": "value_error",
+                        }
+                    ],
+                )
+            post = stored
         [public] = await self.present(viewer, [post])
         return public
 

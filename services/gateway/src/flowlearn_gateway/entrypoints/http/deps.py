@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, cast
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from flowlearn_shared.idempotency import (
+    IDEMPOTENCY_DESCRIPTION,
+    IDEMPOTENCY_HEADER,
+    IDEMPOTENCY_KEY_PATTERN,
+)
 from flowlearn_shared.rpc import Actor
 
 from flowlearn_gateway.adapters.health import HealthClient
@@ -62,3 +67,12 @@ Journal = Annotated[JournalClient, Depends(journal_client)]
 Health = Annotated[HealthClient, Depends(health_client)]
 # Request/reply to any service: ``await rpc.request(RpcSubject.X, Request(...), Result)``.
 Rpc = Annotated[RpcClient, Depends(rpc_client)]
+# On creating routes: a retried create returns what the first attempt stored.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=IDEMPOTENCY_HEADER,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description=IDEMPOTENCY_DESCRIPTION,
+    ),
+]

@@ -9,7 +9,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 from flowlearn_shared.contracts.journal import (
-    IDEMPOTENCY_KEY_PATTERN,
     MAX_TAGS,
     PAGE_LIMIT_DEFAULT,
     PAGE_LIMIT_MAX,
@@ -31,7 +30,7 @@ from flowlearn_shared.subjects import RpcSubject
 from pydantic import AfterValidator, StringConstraints
 
 from flowlearn_gateway.domain.identity import is_valid_timezone
-from flowlearn_gateway.entrypoints.http.deps import CurrentUser, Journal, Rpc
+from flowlearn_gateway.entrypoints.http.deps import CurrentUser, IdempotencyKey, Journal, Rpc
 from flowlearn_gateway.entrypoints.http.etags import (
     format_etag,
     parse_if_match,
@@ -99,16 +98,7 @@ async def create_entry(
     user: CurrentUser,
     journal: Journal,
     response: Response,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            pattern=IDEMPOTENCY_KEY_PATTERN,
-            description="Send the same key when retrying a create whose reply was lost: "
-            "the entry the first attempt stored comes back instead of a second entry. "
-            "The same key with a different entry is refused (422).",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> EntryPublic:
     created = await journal.create(user, entry, idempotency_key)
     response.headers["Location"] = _entry_location(created.id)

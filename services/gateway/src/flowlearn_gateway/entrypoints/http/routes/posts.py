@@ -32,7 +32,7 @@ from flowlearn_shared.rpc import Actor
 from flowlearn_shared.subjects import RpcSubject
 
 from flowlearn_gateway.adapters.rpc import RpcClient
-from flowlearn_gateway.entrypoints.http.deps import CurrentUser, Rpc
+from flowlearn_gateway.entrypoints.http.deps import CurrentUser, IdempotencyKey, Rpc
 from flowlearn_gateway.entrypoints.http.etags import (
     format_etag,
     parse_if_match,
@@ -129,12 +129,16 @@ async def _expected_version(
     },
 )
 async def create_post(
-    post: PostCreate, user: CurrentUser, rpc: Rpc, response: Response
+    post: PostCreate,
+    user: CurrentUser,
+    rpc: Rpc,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> PostPublic:
     """`audience` is `org`, `team:<id>`, `community:<id>` or `people:<id>,<id>`. One shares
     with teams one belongs to and communities one has joined. Only lessons can be anonymous:
     readers then never learn who wrote them."""
-    request = CreatePostRequest(actor=user, post=post)
+    request = CreatePostRequest(actor=user, post=post, idempotency_key=idempotency_key)
     created = await rpc.request(RpcSubject.SHARING_CREATE_POST, request, PostPublic)
     response.headers["Location"] = post_location(created.id)
     response.headers["ETag"] = format_etag(created.version)
