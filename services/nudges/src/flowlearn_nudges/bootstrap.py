@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,8 +115,8 @@ class Nudges:
         await self.metrics.start()
 
     async def stop(self) -> None:
-        await self.channels.stop()
-        await self.scheduler.stop()
+        # Together: each may wait for work in hand, within the shutdown timeout.
+        await asyncio.gather(self.channels.stop(), self.scheduler.stop())
         await self.campaigns.stop()
         await stop_gracefully(self.broker, self.relay)
         await self.metrics.stop()
@@ -156,6 +157,7 @@ def bootstrap(settings: NudgesSettings | None = None, clock: Clock = utc_now) ->
         batch_size=settings.scheduler_batch_size,
         concurrency=settings.scheduler_concurrency,
         poll_seconds=settings.scheduler_poll_seconds,
+        stop_grace=settings.scheduler_stop_grace_seconds,
     )
     campaigns = CampaignService(
         CampaignRepository(db),

@@ -24,6 +24,9 @@ class NudgesSettings(ServiceSettings):
     scheduler_batch_size: int = Field(default=100, ge=1, le=1000)
     # Nudges settled at once when a batch falls back to one transaction per nudge.
     scheduler_concurrency: int = Field(default=4, ge=1, le=64)
+    # On stop, the batch in hand may finish this long; then its leases are released.
+    # With the channel sender's, well within the shutdown timeout (they stop together).
+    scheduler_stop_grace_seconds: float = Field(default=5.0, ge=0)
     # Campaigns are planned in the background, in batches, under a lease (every replica).
     campaigns_enabled: bool = True
     campaign_poll_seconds: float = Field(default=5.0, gt=0)
@@ -37,6 +40,7 @@ class NudgesSettings(ServiceSettings):
     channel_lease_seconds: float = Field(default=60.0, ge=1)
     channel_batch_size: int = Field(default=50, ge=1, le=1000)
     channel_concurrency: int = Field(default=8, ge=1, le=128)
+    channel_stop_grace_seconds: float = Field(default=5.0, ge=0)
     # Sends in flight to one endpoint: a slow endpoint holds at most this many slots.
     channel_endpoint_concurrency: int = Field(default=2, ge=1, le=32)
     channel_send_timeout_seconds: float = Field(default=10.0, gt=0, le=120)

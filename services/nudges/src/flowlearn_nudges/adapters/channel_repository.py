@@ -101,6 +101,18 @@ class ChannelDeliveryRepository:
         )
         return result.matched_count == 1
 
+    async def release(self, token: str, ids: list[str] | None) -> int:
+        """Give up the channel leases ``token`` still holds (a settle clears its own), so
+        any replica may send those deliveries at once; ``ids`` None: all of them. Leases
+        under another token are never touched."""
+        held: Document = {"channel_lease_owner": token}
+        if ids is not None:
+            held["_id"] = {"$in": ids}
+        result = await self.nudges.update_many(
+            held, {"$set": {"channel_lease_owner": None, "channel_lease_until": NEVER}}
+        )
+        return result.modified_count
+
     async def get(self, nudge_id: str) -> Nudge | None:
         doc = await self.nudges.find_one({"_id": nudge_id})
         return None if doc is None else from_document(doc)

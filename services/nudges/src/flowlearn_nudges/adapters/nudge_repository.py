@@ -54,6 +54,10 @@ _PREFETCH = 20  # candidates read at once, in batches: a wave is scanned for eve
 _PREFETCH_FOR = timedelta(seconds=5)  # then read afresh, for nudges due since
 
 
+def new_lease_token(owner: str) -> str:
+    return f"{owner}:{uuid4().hex}"
+
+
 def _chunks(ids: list[str]) -> list[list[str]]:
     return [ids[i : i + _IN_CHUNK] for i in range(0, len(ids), _IN_CHUNK)]
 
@@ -182,16 +186,17 @@ class NudgeRepository:
         return result.deleted_count
 
     async def claim(
-        self, now: datetime, lease: timedelta, owner: str, limit: int
+        self, now: datetime, lease: timedelta, owner: str, limit: int, *, token: str = ""
     ) -> tuple[str, list[Nudge]]:
         """Lease up to ``limit`` due nudges. Each is taken by one claimer only: the update
-        re-checks the lease per document, atomically. Returns the lease token and nudges."""
+        re-checks the lease per document, atomically. Returns the lease token and nudges.
+        A ``token`` chosen beforehand lets a claim cut short be released all the same."""
         due: Document = {
             "due_at": {"$lte": now},
             "lease_until": {"$lt": now},
             "status": {"$in": _PENDING},
         }
-        token = f"{owner}:{uuid4().hex}"
+        token = token or new_lease_token(owner)
         ids: list[str] = []
         taken = 0
         for _ in range(_CLAIM_ROUNDS):
@@ -211,6 +216,20 @@ class NudgeRepository:
         claimed = await self.get_leased_many(ids, token)
         claimed.sort(key=lambda n: (n.due_at or now, n.id))
         return token, claimed
+
+    async def release(self, token: str, ids: list[str] | None) -> int:
+        """Give up the leases ``token`` still holds on nudges not settled yet (a settle
+        clears the lease), so any replica may take them at once; ``ids`` None: all of them.
+        Leases under another token are never touched."""
+        held: Document = {"lease_owner": token, "status": {"$in": _PENDING}}
+        free = {"$set": {"lease_until": NEVER, "lease_owner": None}}
+        if ids is None:  # a claim cut short: which nudges it took is unknown
+            return (await self.nudges.update_many(held, free)).modified_count
+        released = 0
+        for chunk in _chunks(ids):
+            result = await self.nudges.update_many({"_id": {"$in": chunk}, **held}, free)
+            released += result.modified_count
+        return released
 
     async def _due_candidates(self, now: datetime, limit: int) -> list[str]:
         """Up to ``limit`` ids of nudges that were due and not leased when last read,

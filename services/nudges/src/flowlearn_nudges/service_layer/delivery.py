@@ -22,7 +22,6 @@ and the sender waits a short gathering window so nudges delivered together stay 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections import Counter, defaultdict
@@ -36,12 +35,14 @@ from flowlearn_shared.contracts.nudges import Channel
 from flowlearn_nudges.adapters.channel_repository import ChannelDeliveryRepository
 from flowlearn_nudges.adapters.channels.base import ChannelSender, DeliveryError, NotConfigured
 from flowlearn_nudges.adapters.channels.url_guard import RefusedUrl
+from flowlearn_nudges.adapters.nudge_repository import new_lease_token
 from flowlearn_nudges.adapters.people_repository import PeopleRepository
 from flowlearn_nudges.domain import delivery as rules
 from flowlearn_nudges.domain.delivery import CircuitBreaker, Outgoing, OutgoingItem, RetryPolicy
 from flowlearn_nudges.domain.model import Person
 from flowlearn_nudges.domain.nudge import Nudge, nudge_id
 from flowlearn_nudges.domain.schedule import next_allowed_moment
+from flowlearn_nudges.service_layer.stopping import finish_within, pause, release_leases
 from flowlearn_nudges.settings import NudgesSettings
 
 log = logging.getLogger("flowlearn.nudges.channels")
@@ -61,6 +62,7 @@ class SenderConfig:
     digest_gather: timedelta = timedelta(seconds=30)
     hub_url: str = "http://127.0.0.1:8000/hub/today"
     hub_nudge_url: str = "http://127.0.0.1:8000/hub/today#nudge-{id}"
+    stop_grace: float = 5.0  # for sends in flight on stop; the rest are released
 
     @classmethod
     def from_settings(cls, settings: NudgesSettings) -> SenderConfig:
@@ -80,6 +82,7 @@ class SenderConfig:
             digest_gather=timedelta(seconds=settings.channel_digest_gather_seconds),
             hub_url=settings.hub_url,
             hub_nudge_url=settings.hub_nudge_url,
+            stop_grace=settings.channel_stop_grace_seconds,
         )
 
 
@@ -125,6 +128,7 @@ class ChannelDispatcher:
         self._slots = asyncio.Semaphore(max(1, config.concurrency))
         self._in_flight: Counter[str] = Counter()  # sends per endpoint
         self._holding = 0  # leased nudges not settled yet
+        self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._batches: set[asyncio.Task[None]] = set()
 
@@ -145,6 +149,11 @@ class ChannelDispatcher:
             await self._send_batch(token, unsettled, report)
         except Exception:
             log.exception("channel batch failed; its leases will be taken again")
+        except asyncio.CancelledError:  # cut short by ``stop``: another replica sends now
+            if self._stopping.is_set():
+                ids = list(unsettled)
+                await release_leases(lambda: self.repository.release(token, ids), "channel")
+            raise
         finally:
             self._holding -= len(unsettled)
             unsettled.clear()
@@ -158,14 +167,7 @@ class ChannelDispatcher:
         }
         for uid, person in people.items():
             if person.preferences.digest.enabled:  # the rest of their digest comes along
-                _, more = await self.repository.claim(
-                    now,
-                    self.config.lease,
-                    self.owner,
-                    self.config.batch_size,
-                    user_id=uid,
-                    token=token,
-                )
+                more = await self._claim(token, self.config.batch_size, user_id=uid)
                 fresh = [n for n in more if n.id not in unsettled]
                 unsettled.update((n.id, n) for n in fresh)
                 self._holding += len(fresh)
@@ -360,16 +362,25 @@ class ChannelDispatcher:
             attempt=attempts + 1,
         )
 
+    async def _claim(self, token: str, limit: int, user_id: str | None = None) -> list[Nudge]:
+        try:
+            _, claimed = await self.repository.claim(
+                self.clock(), self.config.lease, self.owner, limit, user_id=user_id, token=token
+            )
+        except asyncio.CancelledError:  # what it took is unknown: all under this token
+            if self._stopping.is_set():
+                await release_leases(lambda: self.repository.release(token, None), "channel")
+            raise
+        return claimed
+
     async def run(self) -> None:
-        """Keep leasing while there is room: a slow send holds only its own nudges."""
-        while True:
+        """Lease while there is room, until stopped: a slow send holds only its own."""
+        while not self._stopping.is_set():
             room = self.config.batch_size - self._holding
-            token, claimed = "", list[Nudge]()
+            token, claimed = new_lease_token(self.owner), list[Nudge]()
             if room > 0:
                 try:
-                    token, claimed = await self.repository.claim(
-                        self.clock(), self.config.lease, self.owner, room
-                    )
+                    claimed = await self._claim(token, room)
                 except Exception:
                     log.exception("claiming channel deliveries failed; retrying")
                 if claimed:
@@ -378,18 +389,17 @@ class ChannelDispatcher:
                     self._batches.add(batch)
                     batch.add_done_callback(self._batches.discard)
             if len(claimed) < room or room <= 0:
-                await asyncio.sleep(self.config.poll_seconds)
+                await pause(self._stopping, self.config.poll_seconds)
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping.clear()
             self._task = asyncio.create_task(self.run(), name="nudge-channel-sender")
 
     async def stop(self) -> None:
+        """Lease no more; sends in flight get ``stop_grace`` s, then give up their leases."""
+        self._stopping.set()
         tasks = [t for t in (self._task, *self._batches) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await finish_within(tasks, self.config.stop_grace)
         self._task = None
         self._batches.clear()

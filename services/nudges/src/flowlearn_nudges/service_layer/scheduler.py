@@ -9,12 +9,15 @@ than several round trips per nudge (a 09:00 wave brings thousands due at once). 
 the batch fail, or a lease in it have been lost meanwhile, nothing of it is written and
 each nudge is settled in a transaction of its own (``concurrency`` at once), so one nudge
 cannot hold up the others and a delivery whose lease was lost writes nothing.
+
+On stop no batch is claimed any more; the one in hand may finish for ``stop_grace``
+seconds, and if it does not, it is cut short (its transaction then commits nothing) and its
+leases are released, so another replica delivers those nudges at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -27,7 +30,7 @@ from flowlearn_shared.outbox import Outbox
 from flowlearn_shared.unit_of_work import UnitOfWork
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from flowlearn_nudges.adapters.nudge_repository import NudgeRepository
+from flowlearn_nudges.adapters.nudge_repository import NudgeRepository, new_lease_token
 from flowlearn_nudges.adapters.people_repository import PeopleRepository
 from flowlearn_nudges.domain.catalogue import Origin
 from flowlearn_nudges.domain.model import Person
@@ -44,6 +47,7 @@ from flowlearn_nudges.domain.nudge import (
 )
 from flowlearn_nudges.domain.schedule import PersonSchedule
 from flowlearn_nudges.service_layer.planner import Planner
+from flowlearn_nudges.service_layer.stopping import finish_within, pause, release_leases
 
 log = logging.getLogger("flowlearn.nudges.scheduler")
 
@@ -79,6 +83,7 @@ class Scheduler:
         batch_size: int = 100,
         concurrency: int = 4,
         poll_seconds: float = 0.5,
+        stop_grace: float = 5.0,
     ) -> None:
         self.nudges = nudges
         self.people = people
@@ -91,15 +96,27 @@ class Scheduler:
         self.batch_size = batch_size
         self.concurrency = max(1, concurrency)
         self.poll_seconds = poll_seconds
+        self.stop_grace = stop_grace
+        self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def tick(self) -> TickReport:
-        """Lease one batch of due nudges and settle each: deliver, defer or drop."""
-        token, claimed = await self.nudges.claim(
-            self.clock(), self.lease, self.owner, self.batch_size
-        )
+        """Lease one batch of due nudges and settle each: deliver, defer or drop. Cut
+        short by ``stop``, it releases the leases it still holds."""
+        token = new_lease_token(self.owner)
         report = TickReport()
-        await self.settle_claimed(claimed, token, report)
+        claimed: list[Nudge] | None = None  # None: the claim itself was cut short
+        try:
+            _, claimed = await self.nudges.claim(
+                self.clock(), self.lease, self.owner, self.batch_size, token=token
+            )
+            await self.settle_claimed(claimed, token, report)
+        except asyncio.CancelledError:
+            # Cut short by ``stop``; a pass cancelled otherwise leaves its leases to run out.
+            if self._stopping.is_set() and claimed != []:
+                ids = None if claimed is None else [n.id for n in claimed]
+                await release_leases(lambda: self.nudges.release(token, ids), "nudge")
+            raise
         return report
 
     async def settle_claimed(self, claimed: list[Nudge], token: str, report: TickReport) -> None:
@@ -245,24 +262,26 @@ class Scheduler:
     async def run(self) -> None:
         # One batch at a time: concurrent batch transactions conflict over the same
         # collections and retry, which costs more than it overlaps.
-        while True:
+        while not self._stopping.is_set():
             try:
                 report = await self.tick()
             except Exception:
                 log.exception("scheduler pass failed; retrying")
                 report = TickReport()
             if report.claimed < self.batch_size:
-                await asyncio.sleep(self.poll_seconds)
+                await pause(self._stopping, self.poll_seconds)
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping.clear()
             self._task = asyncio.create_task(self.run(), name="nudge-scheduler")
 
     async def stop(self) -> None:
+        """Claim no more; the batch in hand finishes within ``stop_grace`` seconds or is
+        cut short, its leases released."""
+        self._stopping.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await finish_within([self._task], self.stop_grace)
             self._task = None
 
 
