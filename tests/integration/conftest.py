@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import nats
 import pytest
@@ -10,6 +10,7 @@ from flowlearn_sharing.bootstrap import Sharing
 from flowlearn_sharing.bootstrap import bootstrap as bootstrap_sharing
 from flowlearn_sharing.settings import SharingSettings
 from nats.aio.client import Client
+from nudges_channel_support import Receiver
 
 
 @pytest.fixture
@@ -53,3 +54,11 @@ async def sharing(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIterator
     await service.start()
     yield service
     await service.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """An HTTP endpoint on 127.0.0.1 that records what the outside channels send it."""
+    server = Receiver().start()
+    yield server
+    server.stop()

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import nats
 import pytest
 from flowlearn_nudges.bootstrap import Nudges, bootstrap
 from flowlearn_nudges.domain.nudge import Nudge
@@ -63,13 +62,6 @@ async def service(
     await nudges.start()
     yield nudges
     await nudges.stop()
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_url)
-    yield client
-    await client.drain()
 
 
 Ask = Callable[..., Any]

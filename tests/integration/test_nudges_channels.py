@@ -6,10 +6,9 @@ production, the webhook secret never shown)."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import nats
 import pytest
 from flowlearn_cli import servers
 from flowlearn_nudges.adapters.channels.webhook import verify_signature
@@ -34,20 +33,6 @@ pytestmark = pytest.mark.integration
 
 SECRET = "s3cret-signing-key-0123456789"
 MakeService = Callable[..., Nudges]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_url)
-    yield client
-    await client.drain()
 
 
 @pytest.fixture

@@ -7,11 +7,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import nats
 import pytest
 from flowlearn_nudges.bootstrap import Nudges, bootstrap
 from flowlearn_nudges.domain.schedule import PersonSchedule
@@ -31,20 +30,6 @@ pytestmark = pytest.mark.integration
 
 SECRET = "s3cret-signing-key-0123456789"
 MakeService = Callable[..., Nudges]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_url)
-    yield client
-    await client.drain()
 
 
 @pytest.fixture

@@ -4,10 +4,9 @@ may change in between); in dev and test they are allowed. Real NATS and Secantus
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import nats
 import pytest
 from flowlearn_nudges.bootstrap import Nudges, bootstrap
 from flowlearn_shared.contracts.nudges import Channel
@@ -47,20 +46,6 @@ class FakeDns:
         if host not in self.answers:
             raise OSError(f"no such host {host}")
         return self.answers[host]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_url)
-    yield client
-    await client.drain()
 
 
 @pytest.fixture

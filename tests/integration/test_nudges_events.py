@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-import nats
 import pytest
 from flowlearn_nudges.bootstrap import Nudges, bootstrap
 from flowlearn_nudges.domain.catalogue import Origin
@@ -74,13 +73,6 @@ async def service(
     await nudges.start()
     yield nudges
     await nudges.stop()
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_url)
-    yield client
-    await client.drain()
 
 
 Publish = Callable[[Any], Any]

@@ -10,7 +10,6 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-import nats
 import pytest
 from flowlearn_nudges.bootstrap import Nudges, bootstrap
 from flowlearn_nudges.domain.catalogue import Origin
@@ -52,13 +51,6 @@ async def service(
     await nudges.start()
     yield nudges
     await nudges.stop()
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_url)
-    yield client
-    await client.drain()
 
 
 Ask = Callable[..., Any]

@@ -12,7 +12,6 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-import nats
 import pytest
 from flowlearn_nudges.bootstrap import Nudges, bootstrap
 from flowlearn_nudges.domain.catalogue import Origin
@@ -71,13 +70,6 @@ async def make_nudges(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIter
     yield make
     for service in started:
         await service.stop()
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_url)
-    yield client
-    await client.drain()
 
 
 async def eventually(check: Callable[[], Any], within: float = 20.0) -> Any:

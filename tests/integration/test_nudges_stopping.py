@@ -8,11 +8,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-import nats
 import pytest
 from flowlearn_nudges.adapters.nudge_repository import NEVER, NudgeRepository
 from flowlearn_nudges.bootstrap import Nudges, bootstrap
@@ -39,20 +38,6 @@ class RunningClock:
     def __call__(self) -> datetime:
         now = self.start + timedelta(seconds=time.monotonic() - self.began)
         return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_url)
-    yield client
-    await client.drain()
 
 
 @pytest.fixture
