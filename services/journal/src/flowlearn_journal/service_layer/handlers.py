@@ -20,10 +20,10 @@ from flowlearn_shared.contracts.journal import (
     StatsRequest,
     UpdateEntryRequest,
 )
+from flowlearn_shared.idempotency import key_reused, key_target_gone
 from flowlearn_shared.outbox import Outbox
 from flowlearn_shared.rpc import (
     Actor,
-    Conflict,
     InvalidInput,
     NotFound,
     PreconditionFailed,
@@ -85,7 +85,7 @@ class JournalService:
         except AlreadyStored:  # the same key sent twice at once: the other attempt won
             stored = await self.repository.get(actor.user_id, entry.id)
             if stored is None:  # deleted in between; the retry has nothing to return
-                raise Conflict("the entry for this Idempotency-Key was deleted") from None
+                raise key_target_gone("entry") from None
             return self.replayed(stored, request)
         return entry.to_public()
 
@@ -94,10 +94,7 @@ class JournalService:
         """A retried create: the entry the first attempt stored, unless the key now comes
         with a different entry (a client bug that must not pass silently)."""
         if not model.same_request(stored, request.entry):
-            raise InvalidInput(
-                "this Idempotency-Key was used for a different entry",
-                [{"loc": ["header", "Idempotency-Key"], "msg": "reused", "type": "value_error"}],
-            )
+            raise key_reused("entry")
         return stored.to_public()
 
     async def get_entry(self, request: EntryRef) -> EntryPublic:

@@ -21,12 +21,11 @@ from flowlearn_shared.contracts.posts import (
     ReactRequest,
     UpdatePostRequest,
 )
+from flowlearn_shared.idempotency import key_reused, key_target_gone
 from flowlearn_shared.outbox import Outbox
 from flowlearn_shared.rpc import (
     Actor,
-    Conflict,
     Forbidden,
-    InvalidInput,
     NotFound,
     PreconditionFailed,
     ServiceError,
@@ -133,18 +132,9 @@ class PostService:
         if not stored_now:  # a retry: the first attempt stored it
             stored = await self.posts.get(post_id)
             if stored is None or stored.author_id != author:
-                raise Conflict("the post for this Idempotency-Key was deleted")
+                raise key_target_gone("post")
             if not rules.same_request(stored, request.post):
-                raise InvalidInput(
-                    "this Idempotency-Key was used for a different post",
-                    [
-                        {
-                            "loc": ["header", "Idempotency-Key"],
-                            "msg": "reused",
-                            "type": "value_error",
-                        }
-                    ],
-                )
+                raise key_reused("post")
             post = stored
         [public] = await self.present(viewer, [post])
         return public
