@@ -8,13 +8,17 @@ validated with the same ``EntryCreate`` model, the same ``EntryPublic`` reply wi
 - ``POST /v1/journal/entries``: one ``insert_one`` (the plain baseline);
 - ``POST /txn/v1/journal/entries``: the entry and an outbox record holding the serialized
   ``JournalEntryCreated`` event in one transaction, as the journal writes them, but with
-  no hop and no relay.
+  no hop and no relay;
+- ``POST /hop/v1/journal/entries``: the entry document as BSON in a plain nats-py request
+  to ``bench.hop_responder``, a second process that does the ``insert_one`` and acks
+  (only when ``BENCH_BARE_NATS_URL`` is set).
 
 Run as ``python -m bench.bare_app``; configured by ``BENCH_BARE_*`` environment variables.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,20 +26,26 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import uuid4
 
+import bson
 import jwt
 import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from flowlearn_shared.contracts.journal import EntryCreate, EntryPublic
 from flowlearn_shared.events import JournalEntryCreated, JournalEntryFacts, serialize_event
+from nats.aio.client import Client
+from nats.errors import TimeoutError as NatsTimeout
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
+
+from bench.hop_responder import SUBJECT as HOP_SUBJECT
 
 Document = dict[str, Any]
 
 MONGODB_URI = os.environ.get("BENCH_BARE_MONGODB_URI", "mongodb://127.0.0.1:27017/")
 DATABASE = os.environ.get("BENCH_BARE_DATABASE", "bench_bare")
 SECRET = os.environ.get("BENCH_BARE_JWT_SECRET", "")
+NATS_URL = os.environ.get("BENCH_BARE_NATS_URL", "")
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -67,7 +77,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await db["outbox"].create_index(
         "published_at", name="published_ttl", expireAfterSeconds=7 * 24 * 3600
     )
+    nc = Client()
+    if NATS_URL:
+        await nc.connect(NATS_URL, name="bench-bare")
+    app.state.nats = nc
     yield
+    if NATS_URL:
+        await nc.drain()
     await client.close()
 
 
@@ -154,6 +170,22 @@ async def create_entry_with_outbox(
 
     async with request.app.state.client.start_session() as session:
         await session.with_transaction(work)
+    return reply(doc, response)
+
+
+@app.post("/hop/v1/journal/entries", response_model=EntryPublic, status_code=201)
+async def create_entry_over_nats(
+    entry: EntryCreate, user: User, request: Request, response: Response
+) -> EntryPublic:
+    doc = entry_document(user, entry)
+    try:
+        # BSON keeps the datetimes and is encoded in C: the cheapest body for this hop.
+        answer = await request.app.state.nats.request(HOP_SUBJECT, bson.encode(doc), timeout=10)
+    except NatsTimeout:
+        raise HTTPException(504, "The hop responder did not answer") from None
+    ack = json.loads(answer.data)
+    if not ack.get("ok"):
+        raise HTTPException(502, f"The hop responder failed: {ack.get('error')}")
     return reply(doc, response)
 
 

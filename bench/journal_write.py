@@ -4,8 +4,10 @@ Flowlearn: gateway (FastAPI) -> NATS request/reply -> journal (FastStream) -> on
 transaction (entry + outbox record) -> reply; the outbox relay then publishes the event to
 JetStream. Baselines: one FastAPI process (``bench.bare_app``) writing the same entry with
 PyMongo directly, as a plain ``insert_one`` and as the same transaction with an outbox
-record. All run on the same nats-server and SecantusDB, one after the other, under the same
-client load (httpx, fixed concurrency, a warm-up first).
+record; and "bare hop", the floor of the architecture: the same app sending the entry over
+NATS request/reply to a second raw nats-py process (``bench.hop_responder``) that does the
+``insert_one``. All run on the same nats-server and SecantusDB, one after the other, under
+the same client load (httpx, fixed concurrency, a warm-up first).
 
 CPU is read from ``/proc/<pid>/stat`` of the serving processes only (not the database, not
 NATS, not the load generator). Flowlearn's is taken over the load and the time the relay
@@ -25,6 +27,8 @@ import httpx
 from flowlearn_cli import servers
 from flowlearn_cli.stack import Stack, StackConfig
 from flowlearn_cli.tokens import DEV_SECRET, make_token
+from flowlearn_journal.adapters.repository import EntryRepository
+from flowlearn_shared.outbox import Outbox
 from pymongo import AsyncMongoClient
 
 from bench.common import HOST, REPO_ROOT, Check, Outcome, Run, Servers, fmt, local_servers
@@ -109,11 +113,14 @@ async def measure(
 
 
 async def outbox_empty(mongodb_uri: str, within: float = 60.0) -> None:
-    """Wait until the journal's relay has published every outbox record."""
+    """Wait until the journal's relay has published every event: the outbox collection's
+    records, and those new entries hold until they are published and cleared."""
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_uri)
+    outbox = Outbox(client[JOURNAL_DB])
+    EntryRepository(client[JOURNAL_DB], outbox)  # counts the entries' held events too
     try:
         deadline = time.monotonic() + within
-        while await client[JOURNAL_DB]["outbox"].count_documents({"published_at": None}):
+        while await outbox.count_pending():
             if time.monotonic() > deadline:
                 raise RuntimeError("the outbox relay did not publish everything in time")
             await asyncio.sleep(0.05)
@@ -137,26 +144,52 @@ async def services_ready(base_url: str, within: float = 60.0) -> None:
     raise RuntimeError("the services did not become ready")
 
 
-def run_bare(srv: Servers, args: argparse.Namespace) -> list[Run]:
-    port = servers.free_port(HOST)
-    env = {
-        "BENCH_BARE_PORT": str(port),
+def bare_processes(srv: Servers) -> tuple[servers.ManagedProcess, servers.ManagedProcess]:
+    """The bare app and the hop responder it sends to, each on a free port."""
+    app_port, hop_port = servers.free_port(HOST), servers.free_port(HOST)
+    common = {"PYTHONPATH": str(REPO_ROOT)}
+    app_env = {
+        **common,
+        "BENCH_BARE_PORT": str(app_port),
         "BENCH_BARE_MONGODB_URI": srv.mongodb_uri,
         "BENCH_BARE_JWT_SECRET": DEV_SECRET,
-        "PYTHONPATH": str(REPO_ROOT),
+        "BENCH_BARE_NATS_URL": srv.nats_url,
     }
-    cmd = [sys.executable, "-m", "bench.bare_app"]
-    proc = servers.ManagedProcess("bench-bare", cmd, HOST, port, srv.workdir / "bare.log", env)
+    hop_env = {
+        **common,
+        "BENCH_HOP_PORT": str(hop_port),
+        "BENCH_HOP_MONGODB_URI": srv.mongodb_uri,
+        "BENCH_HOP_NATS_URL": srv.nats_url,
+    }
+    app_cmd = [sys.executable, "-m", "bench.bare_app"]
+    hop_cmd = [sys.executable, "-m", "bench.hop_responder"]
+    return (
+        servers.ManagedProcess(
+            "bench-bare", app_cmd, HOST, app_port, srv.workdir / "bare.log", app_env
+        ),
+        servers.ManagedProcess(
+            "bench-hop", hop_cmd, HOST, hop_port, srv.workdir / "hop.log", hop_env
+        ),
+    )
+
+
+def run_bare(srv: Servers, args: argparse.Namespace) -> list[Run]:
+    app, hop = bare_processes(srv)
     try:
-        proc.start(timeout=60)
-        assert proc.process is not None
-        pids = {"bare": proc.process.pid, **srv.pids}
-        url = f"http://{HOST}:{port}"
+        app.start(timeout=60)  # first: it creates the indexes the responder's inserts maintain
+        hop.start(timeout=60)
+        assert app.process is not None
+        assert hop.process is not None
+        pids = {"bare": app.process.pid, **srv.pids}
+        url = f"http://{HOST}:{app.port}"
         plain = asyncio.run(measure("bare", url, "/v1/journal/entries", pids, args))
         txn = asyncio.run(measure("bare+txn", url, "/txn/v1/journal/entries", pids, args))
-        return [plain, txn]
+        pids["hop"] = hop.process.pid
+        hopped = asyncio.run(measure("bare hop", url, "/hop/v1/journal/entries", pids, args))
+        return [plain, txn, hopped]
     finally:
-        proc.stop()
+        hop.stop()
+        app.stop()
 
 
 def run_flowlearn(srv: Servers, args: argparse.Namespace) -> Run:
@@ -189,7 +222,7 @@ def run_flowlearn(srv: Servers, args: argparse.Namespace) -> Run:
         stack.stop()
 
 
-def outcome(flow: Run, bare: Run, txn: Run, args: argparse.Namespace) -> Outcome:
+def outcome(flow: Run, bare: Run, txn: Run, hop: Run, args: argparse.Namespace) -> Outcome:
     def row(run: Run, label: str, cpu: str, total: float) -> list[str]:
         return [
             label,
@@ -203,11 +236,14 @@ def outcome(flow: Run, bare: Run, txn: Run, args: argparse.Namespace) -> Outcome
 
     flow_cpu = flow.cpu_per_1k(*MEASURED)
     bare_cpu, txn_cpu = bare.cpu_per_1k("bare"), txn.cpu_per_1k("bare")
+    hop_cpu = hop.cpu_per_1k("bare", "hop")
     split = " + ".join(f"{p} {fmt(flow.cpu_per_1k(p), 2)}" for p in MEASURED)
+    hop_split = f"bare {fmt(hop.cpu_per_1k('bare'), 2)} + hop {fmt(hop.cpu_per_1k('hop'), 2)}"
     rows = [
         row(flow, "Flowlearn gateway+journal", split, flow_cpu),
         row(bare, "bare insert_one", f"bare {fmt(bare_cpu, 2)}", bare_cpu),
         row(txn, "bare+txn (entry+outbox)", f"bare {fmt(txn_cpu, 2)}", txn_cpu),
+        row(hop, "bare hop (HTTP -> NATS -> insert_one)", hop_split, hop_cpu),
     ]
     cpu_ratio = flow_cpu / bare_cpu
     p99_ratio = flow.ms(99) / bare.ms(99)
@@ -221,18 +257,21 @@ def outcome(flow: Run, bare: Run, txn: Run, args: argparse.Namespace) -> Outcome
         f"p50 latency: Flowlearn {flow.ms(50) / bare.ms(50):.2f}x bare.",
         f"Against the same transaction without the hop (bare+txn): CPU "
         f"{flow_cpu / txn_cpu:.2f}x, p99 {flow.ms(99) / txn.ms(99):.2f}x.",
+        "The architecture's floor (an HTTP process and a NATS hop to a second process that "
+        f"does one insert, no outbox, no transaction): CPU {hop_cpu / bare_cpu:.2f}x bare; "
+        f"Flowlearn is {flow_cpu / hop_cpu:.2f}x that floor (p99 "
+        f"{hop.ms(99) / bare.ms(99):.2f}x bare; Flowlearn {flow.ms(99) / hop.ms(99):.2f}x it).",
         f"Flowlearn CPU includes {flow.drain:.2f} s after the last reply until the relay had "
         "published every outbox record to JetStream. The sharing service (running for "
         f"profiles, not counted) used {fmt(flow.cpu_per_1k('sharing'), 2)} CPU s per 1k writes.",
-        "Servers, not counted, CPU s per 1k writes (Flowlearn / bare / bare+txn): "
+        "Servers, not counted, CPU s per 1k writes (Flowlearn / bare / bare+txn / bare hop): "
         + "; ".join(
-            f"{name} {fmt(flow.cpu_per_1k(name), 2)} / {fmt(bare.cpu_per_1k(name), 2)} / "
-            f"{fmt(txn.cpu_per_1k(name), 2)}"
+            name + " " + " / ".join(fmt(r.cpu_per_1k(name), 2) for r in (flow, bare, txn, hop))
             for name in ("secantusdb", "nats-server")
         )
         + ".",
     ]
-    for run in (flow, bare, txn):
+    for run in (flow, bare, txn, hop):
         if run.errors:
             notes.append(f"{run.name}: {run.errors} failed requests, first: {run.first_error}")
     params = f"{args.requests} requests after {args.warmup} warm-up, concurrency {args.concurrency}"
@@ -250,9 +289,9 @@ def outcome(flow: Run, bare: Run, txn: Run, args: argparse.Namespace) -> Outcome
 
 def run(args: argparse.Namespace) -> Outcome:
     with local_servers(keep=args.keep) as srv:
-        bare, txn = run_bare(srv, args)
+        bare, txn, hop = run_bare(srv, args)
         flow = run_flowlearn(srv, args)
-    return outcome(flow, bare, txn, args)
+    return outcome(flow, bare, txn, hop, args)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,9 +1,17 @@
-"""Transactional outbox: an event is stored in the same MongoDB transaction as the change
-it describes, and a relay publishes it to JetStream until the server acknowledges it.
+"""Transactional outbox: an event is stored in the same MongoDB write as the change it
+describes, and a relay publishes it to JetStream until the server acknowledges it.
 
-A lost publish (NATS down, a crash between commit and publish) therefore only delays the
-event. The event id is sent as ``Nats-Msg-Id``, so JetStream drops the copy when two relays
-(or a retry after a lost ack) publish the same event within the stream's duplicate window.
+Two places hold events waiting to be published:
+
+- the ``outbox`` collection, written in the change's transaction (``Outbox.add``);
+- the new document itself (``DocumentOutbox``): the events of a document's creation ride
+  inside it, so a create is one single-document insert with no transaction, and the relay
+  publishes them from memory right after the insert, without reading them back.
+
+A lost publish (NATS down, a crash between the write and the publish) therefore only
+delays the event. The event id is sent as ``Nats-Msg-Id``, so JetStream drops the copy when
+two relays (or a retry after a lost ack) publish the same event within the stream's
+duplicate window.
 """
 
 from __future__ import annotations
@@ -11,12 +19,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections import deque
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from flowlearn_shared.events import _Envelope, serialize_event
@@ -25,7 +36,14 @@ from flowlearn_shared.observability.tracing import trace_headers
 
 log = logging.getLogger("flowlearn.outbox")
 
+Record = dict[str, Any]
 PUBLISHED_RETENTION = timedelta(days=7)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Events published from memory are cleared from their documents in batches: at most this
+# many at once, or after this long.
+CLEAR_BATCH = 200
+CLEAR_EVERY_SECONDS = 0.5
+IN_CHUNKS = 50  # ``$in`` lists are sent in chunks; the local store's cost grows with their square
 
 
 class EventPublisher(Protocol):
@@ -34,9 +52,30 @@ class EventPublisher(Protocol):
     ) -> None: ...
 
 
+def outbox_record(event: _Envelope) -> Record:
+    record: Record = {
+        "_id": str(event.id),
+        "subject": event.nats_subject(),
+        "payload": serialize_event(event).decode(),
+        "created_at": datetime.now(UTC),
+        "published_at": None,
+        "attempts": 0,
+    }
+    # The relay publishes later, outside this request: it sends these along, so the
+    # event stays in the trace of the request that caused it.
+    if headers := trace_headers():
+        record["headers"] = headers
+    return record
+
+
+def chunks(ids: Sequence[Any]) -> list[list[Any]]:
+    return [list(ids[i : i + IN_CHUNKS]) for i in range(0, len(ids), IN_CHUNKS)]
+
+
 class Outbox:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], collection: str = "outbox") -> None:
         self.collection = db[collection]
+        self.documents: list[DocumentOutbox] = []  # collections whose new documents hold events
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index(
@@ -50,37 +89,22 @@ class Outbox:
         )
 
     async def add(self, event: _Envelope, session: AsyncClientSession) -> None:
-        await self.collection.insert_one(self._record(event), session=session)
+        await self.collection.insert_one(outbox_record(event), session=session)
 
     async def add_many(self, events: Sequence[_Envelope], session: AsyncClientSession) -> None:
         """Several events in one write, for a use case that changes many things at once."""
         if events:
-            records = [self._record(event) for event in events]
+            records = [outbox_record(event) for event in events]
             await self.collection.insert_many(records, session=session)
 
-    def _record(self, event: _Envelope) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            "_id": str(event.id),
-            "subject": event.nats_subject(),
-            "payload": serialize_event(event).decode(),
-            "created_at": datetime.now(UTC),
-            "published_at": None,
-            "attempts": 0,
-        }
-        # The relay publishes later, outside this request: it sends these along, so the
-        # event stays in the trace of the request that caused it.
-        if headers := trace_headers():
-            record["headers"] = headers
-        return record
-
-    async def pending(self, limit: int = 100) -> list[dict[str, Any]]:
+    async def pending(self, limit: int = 100) -> list[Record]:
         cursor = self.collection.find({"published_at": None}).sort("created_at", ASCENDING)
         return await cursor.limit(limit).to_list()
 
     async def mark_published(self, event_ids: list[str]) -> None:
-        if event_ids:
+        for chunk in chunks(event_ids):
             await self.collection.update_many(
-                {"_id": {"$in": event_ids}}, {"$set": {"published_at": datetime.now(UTC)}}
+                {"_id": {"$in": chunk}}, {"$set": {"published_at": datetime.now(UTC)}}
             )
 
     async def record_failure(self, event_id: str, error: str) -> None:
@@ -89,12 +113,88 @@ class Outbox:
         )
 
     async def count_pending(self) -> int:
-        return await self.collection.count_documents({"published_at": None})
+        held = [await documents.count_pending() for documents in self.documents]
+        return await self.collection.count_documents({"published_at": None}) + sum(held)
+
+
+class DocumentOutbox:
+    """The events of a document's creation, kept inside that document until published.
+
+    The document and its events are stored by one insert, atomically, with no transaction.
+    The relay publishes them from memory straight after (``OutboxRelay.hand_over``) and
+    clears them in batches; whatever a lost publish or a crash leaves behind for longer
+    than ``grace`` is published by the relay's sweep. A later change to the document must
+    first ``take`` the events still held into the outbox collection, in its own
+    transaction, so that the creation is published before anything that follows it.
+    """
+
+    EVENTS = "_outbox"
+    SINCE = "_outbox_at"
+
+    def __init__(
+        self,
+        collection: AsyncCollection[dict[str, Any]],
+        outbox: Outbox,
+        relay: OutboxRelay | None,
+        grace: timedelta = timedelta(seconds=10),
+    ) -> None:
+        self.collection = collection
+        self.outbox = outbox
+        self.relay = relay
+        self.grace = grace
+        outbox.documents.append(self)
+
+    async def ensure_indexes(self) -> None:
+        # Sparse: only documents still holding events are in it.
+        await self.collection.create_index(self.SINCE, name="outbox_pending", sparse=True)
+
+    async def insert(self, document: dict[str, Any], events: Sequence[_Envelope]) -> None:
+        """Insert ``document`` with ``events``; raises what ``insert_one`` raises."""
+        records = [outbox_record(event) for event in events]
+        if records:
+            document = {**document, self.EVENTS: records, self.SINCE: records[0]["created_at"]}
+        await self.collection.insert_one(document)
+        if records and self.relay is not None:
+            self.relay.hand_over(self, document["_id"], records)
+
+    async def take(self, document_id: Any, session: AsyncClientSession) -> None:
+        """Move the events this document still holds to the outbox collection, inside the
+        transaction of a change to it (their older ``created_at`` keeps them first)."""
+        held = await self.collection.find_one_and_update(
+            {"_id": document_id, self.SINCE: {"$gt": EPOCH}},
+            {"$unset": {self.EVENTS: "", self.SINCE: ""}},
+            projection={self.EVENTS: 1},
+            session=session,
+        )
+        if held and held.get(self.EVENTS):
+            await self.outbox.collection.insert_many(held[self.EVENTS], session=session)
+
+    async def stale(self, limit: int = 100) -> list[tuple[Any, list[Record]]]:
+        """Documents holding events for longer than the grace period, oldest first."""
+        cutoff = datetime.now(UTC) - self.grace
+        cursor = self.collection.find(
+            {self.SINCE: {"$lt": cutoff}}, projection={self.EVENTS: 1}
+        ).sort(self.SINCE, ASCENDING)
+        return [
+            (doc["_id"], doc.get(self.EVENTS, [])) for doc in await cursor.limit(limit).to_list()
+        ]
+
+    async def clear(self, document_ids: Sequence[Any]) -> None:
+        for chunk in chunks(document_ids):
+            await self.collection.update_many(
+                {"_id": {"$in": chunk}, self.SINCE: {"$gt": EPOCH}},
+                {"$unset": {self.EVENTS: "", self.SINCE: ""}},
+            )
+
+    async def count_pending(self) -> int:
+        return await self.collection.count_documents({self.SINCE: {"$gt": EPOCH}})
 
 
 class OutboxRelay:
-    """Publishes pending outbox records in order; woken after each commit, and polls as a
-    safety net for records left by a crash or by another replica."""
+    """Publishes what the outbox holds. Events handed over by a ``DocumentOutbox`` go out
+    from memory at once; the outbox collection is read when a commit wakes the relay and
+    at each poll, the safety net for records left by a crash or by another replica, when
+    documents holding events past their grace period are swept too."""
 
     def __init__(
         self, outbox: Outbox, publisher: EventPublisher, poll_seconds: float = 1.0
@@ -103,17 +203,87 @@ class OutboxRelay:
         self.publisher = publisher
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._outbox_due = False
+        self._handed: deque[tuple[DocumentOutbox, Any, list[Record]]] = deque()
+        self._to_clear: dict[DocumentOutbox, list[Any]] = {}
+        self._cleared_at = time.monotonic()
         self._database = outbox.collection.database.name
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     def notify(self) -> None:
+        """A transaction wrote to the outbox collection."""
+        self._outbox_due = True
         self._wake.set()
 
+    def hand_over(self, source: DocumentOutbox, document_id: Any, records: list[Record]) -> None:
+        """A document was stored with these events."""
+        self._handed.append((source, document_id, records))
+        self._wake.set()
+
+    async def _publish(self, record: Record) -> None:
+        await self.publisher.publish(
+            record["subject"], record["payload"].encode(), str(record["_id"]), record.get("headers")
+        )
+
+    def _failed(self, event_id: str, exc: Exception) -> None:
+        OUTBOX_PUBLISH_FAILURES.labels(self._database).inc()
+        log.warning("publish failed, will retry", extra={"event_id": event_id, "error": repr(exc)})
+
+    async def _publish_held(
+        self, source: DocumentOutbox, document_id: Any, records: list[Record]
+    ) -> bool:
+        for record in records:
+            try:
+                await self._publish(record)
+            except Exception as exc:  # the events stay in their document for the sweep
+                self._failed(str(record["_id"]), exc)
+                return False
+        OUTBOX_PUBLISHED.labels(self._database).inc(len(records))
+        self._to_clear.setdefault(source, []).append(document_id)
+        return True
+
+    async def publish_handed(self) -> int:
+        """Publish the events handed over since the last pass, in order; at the first
+        failure the rest are left in their documents, where the sweep finds them."""
+        published = 0
+        async with self._lock:
+            while self._handed:
+                source, document_id, records = self._handed[0]
+                if not await self._publish_held(source, document_id, records):
+                    self._handed.clear()
+                    break
+                self._handed.popleft()
+                published += len(records)
+        return published
+
+    async def sweep(self) -> int:
+        """Publish events documents have held past their grace period (a lost publish)."""
+        published = 0
+        async with self._lock:
+            for source in self.outbox.documents:
+                for document_id, records in await source.stale():
+                    if not await self._publish_held(source, document_id, records):
+                        return published
+                    published += len(records)
+        return published
+
+    async def clear_published(self, force: bool = False) -> None:
+        """Clear published events from their documents; a crash before this only means the
+        sweep publishes them again, which the stream drops as duplicates."""
+        waiting = sum(len(ids) for ids in self._to_clear.values())
+        recent = time.monotonic() - self._cleared_at < CLEAR_EVERY_SECONDS
+        if not waiting or (not force and waiting < CLEAR_BATCH and recent):
+            return
+        to_clear, self._to_clear = self._to_clear, {}
+        self._cleared_at = time.monotonic()
+        for source, ids in to_clear.items():
+            await source.clear(ids)
+
     async def publish_pending(self) -> int:
-        """Publish what is pending, oldest first; stop at the first failure to keep order.
-        Records are marked published a batch at a time: a crash in between only means a
-        repeat publish, which the stream drops as a duplicate."""
+        """Publish the outbox collection's pending records, oldest first; stop at the first
+        failure to keep order. Records are marked published a batch at a time: a crash in
+        between only means a repeat publish, which the stream drops as a duplicate."""
         published = 0
         async with self._lock:
             while batch := await self.outbox.pending():
@@ -122,18 +292,9 @@ class OutboxRelay:
                 for record in batch:
                     event_id = str(record["_id"])
                     try:
-                        await self.publisher.publish(
-                            record["subject"],
-                            record["payload"].encode(),
-                            event_id,
-                            record.get("headers"),
-                        )
+                        await self._publish(record)
                     except Exception as exc:
-                        OUTBOX_PUBLISH_FAILURES.labels(self._database).inc()
-                        log.warning(
-                            "publish failed, will retry",
-                            extra={"event_id": event_id, "error": repr(exc)},
-                        )
+                        self._failed(event_id, exc)
                         await self._record_failure(event_id, repr(exc))
                         failed = True
                         break
@@ -145,6 +306,12 @@ class OutboxRelay:
                     return published
         return published
 
+    async def flush(self) -> int:
+        """Everything publishable now, cleared and marked (a graceful stop's last pass)."""
+        published = await self.publish_handed() + await self.publish_pending()
+        await self.clear_published(force=True)
+        return published
+
     async def _record_failure(self, event_id: str, error: str) -> None:
         try:
             await self.outbox.record_failure(event_id, error)
@@ -152,14 +319,24 @@ class OutboxRelay:
             log.exception("could not record outbox failure")
 
     async def run(self) -> None:
+        next_poll = time.monotonic()
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), max(0.0, next_poll - time.monotonic()))
             self._wake.clear()
+            polling = time.monotonic() >= next_poll
             try:
-                await self.publish_pending()
+                await self.publish_handed()
+                if self._outbox_due or polling:
+                    self._outbox_due = False
+                    await self.publish_pending()
+                if polling:
+                    await self.sweep()
+                await self.clear_published(force=polling)
             except Exception:
                 log.exception("outbox relay pass failed; retrying")
+            if polling:
+                next_poll = time.monotonic() + self.poll_seconds
 
     def start(self) -> None:
         if self._task is None:

@@ -138,7 +138,7 @@ async def stop_gracefully(broker: NatsBroker, relay: OutboxRelay | None = None) 
     if relay is not None:
         await relay.stop()
         try:
-            await asyncio.wait_for(relay.publish_pending(), FINAL_PUBLISH_SECONDS)
+            await asyncio.wait_for(relay.flush(), FINAL_PUBLISH_SECONDS)
         except Exception as exc:  # left pending: any replica's relay publishes it later
             log.warning("final outbox pass incomplete: %r", exc)
     await broker.stop()  # unsubscribes what is left and drains the connection

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flowlearn_shared.contracts.journal import EntryKind, EntryQuery
+from flowlearn_shared.outbox import DocumentOutbox, Outbox, OutboxRelay
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -113,18 +114,27 @@ def from_document(doc: Document) -> Entry:
 
 
 class EntryRepository:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        outbox: Outbox | None = None,
+        relay: OutboxRelay | None = None,
+    ) -> None:
         self.entries = db["entries"]
+        # A new entry holds the events of its creation: one insert, no transaction.
+        self.events = DocumentOutbox(self.entries, outbox or Outbox(db), relay)
 
     async def ensure_indexes(self) -> None:
         owner = ("owner_id", 1)
         await self.entries.create_index([owner, *NEWEST_FIRST], name="owner_newest")
         await self.entries.create_index([owner, ("kind", 1), *NEWEST_FIRST], name="owner_kind")
         await self.entries.create_index([owner, ("tags", 1), *NEWEST_FIRST], name="owner_tags")
+        await self.events.ensure_indexes()
 
-    async def add(self, entry: Entry, session: AsyncClientSession) -> None:
+    async def add(self, entry: Entry) -> None:
+        """Store a new entry with the events of its creation."""
         try:
-            await self.entries.insert_one(to_document(entry), session=session)
+            await self.events.insert(to_document(entry), entry.events)
         except DuplicateKeyError as exc:
             # Only an id derived from an idempotency key can repeat: a concurrent retry.
             raise AlreadyStored(entry.id) from exc
@@ -134,6 +144,11 @@ class EntryRepository:
     ) -> Entry | None:
         doc = await self.entries.find_one({"_id": entry_id, "owner_id": owner_id}, session=session)
         return from_document(doc) if doc else None
+
+    async def take_events(self, entry_id: str, session: AsyncClientSession) -> None:
+        """Before any change to an entry: its creation's events, if still held, go to the
+        outbox collection in the same transaction, so they are published first."""
+        await self.events.take(entry_id, session)
 
     async def replace_if_version(
         self, entry: Entry, expected_version: int, session: AsyncClientSession

@@ -75,13 +75,8 @@ class JournalService:
         zone = actor.timezone if request.entry.occurred_on else await self.zone_for(actor)
         entry = model.new_entry(actor.user_id, request.entry, zone, self.clock(), entry_id)
 
-        async def work(session: AsyncClientSession) -> None:
-            await self.repository.add(entry, session)
-            for event in entry.events:
-                await self.outbox.add(event, session)
-
         try:
-            await self.uow.run(work)
+            await self.repository.add(entry)
         except AlreadyStored:  # the same key sent twice at once: the other attempt won
             stored = await self.repository.get(actor.user_id, entry.id)
             if stored is None:  # deleted in between; the retry has nothing to return
@@ -122,6 +117,7 @@ class JournalService:
             except model.StaleVersion as exc:
                 raise PreconditionFailed(str(exc)) from exc
             updated = model.apply_update(current, request.changes, self.clock())
+            await self.repository.take_events(current.id, session)
             if not await self.repository.replace_if_version(updated, current.version, session):
                 raise PreconditionFailed("the entry changed while it was being updated")
             for event in updated.events:
@@ -141,6 +137,7 @@ class JournalService:
                 model.check_version(current, request.if_match_version)
             except model.StaleVersion as exc:
                 raise PreconditionFailed(str(exc)) from exc
+            await self.repository.take_events(current.id, session)
             if not await self.repository.delete_if_version(current, current.version, session):
                 raise PreconditionFailed("the entry changed while it was being deleted")
             await self.outbox.add(model.deletion_event(current, self.clock()), session)
@@ -158,6 +155,7 @@ class JournalService:
             raise InvalidInput(str(exc)) from exc
 
         async def work(session: AsyncClientSession) -> None:
+            await self.repository.take_events(entry.id, session)
             await self.outbox.add(event, session)
 
         await self.uow.run(work)
