@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -214,3 +215,16 @@ async def test_unreachable_jwks_is_503(
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert "retry-after" in response.headers
+
+
+async def test_a_remembered_token_still_expires(
+    make_gateway: Any, prompts: FakeServices, token: Token
+) -> None:
+    """Verified tokens are remembered between requests, but not past their expiry."""
+    bearer = {"Authorization": f"Bearer {token(expires_in=2)}"}
+    async with make_gateway(jwt_leeway_seconds=0) as gateway:
+        assert (await gateway.get(PROMPTS_URL, headers=bearer)).status_code == 200
+        assert (await gateway.get(PROMPTS_URL, headers=bearer)).status_code == 200
+        await asyncio.sleep(3.1)
+        body = assert_unauthorized(await gateway.get(PROMPTS_URL, headers=bearer))
+        assert "expired" in body["detail"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import jwt
@@ -18,6 +19,11 @@ log = logging.getLogger("flowlearn.gateway.auth")
 
 SECRET_ALGORITHMS = frozenset({"HS256"})
 JWKS_ALGORITHMS = frozenset({"RS256", "ES256"})
+# A client sends the same token with every request: once verified it is remembered until
+# it expires, for at most a minute (so a signing key withdrawn from the JWKS stops being
+# honoured soon), for a bounded number of tokens.
+REMEMBER_SECONDS = 60.0
+REMEMBER_TOKENS = 10_000
 
 
 class TokenVerifier:
@@ -34,8 +40,22 @@ class TokenVerifier:
                 lifespan=settings.jwks_cache_seconds,
                 timeout=5,
             )
+        self._verified: dict[str, tuple[Actor, float]] = {}
 
     async def verify(self, token: str) -> Actor:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            actor, until = remembered
+            if time.time() < until:
+                return actor
+            del self._verified[token]
+        actor, expires_at = await self._verify(token)
+        if len(self._verified) >= REMEMBER_TOKENS:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[token] = (actor, min(expires_at, time.time() + REMEMBER_SECONDS))
+        return actor
+
+    async def _verify(self, token: str) -> tuple[Actor, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -51,7 +71,7 @@ class TokenVerifier:
         else:
             raise AuthenticationFailed("The token's signing algorithm is not accepted")
         claims = self._decode(token, key, str(alg))
-        return actor_from_claims(claims)
+        return actor_from_claims(claims), float(claims["exp"]) + self._leeway
 
     async def _jwks_key(self, client: PyJWKClient, token: str) -> PyJWK:
         try:

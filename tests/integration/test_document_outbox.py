@@ -1,0 +1,80 @@
+"""A new journal entry holds the event of its creation until the relay has published it:
+a publish lost on the way is made up for by the relay's sweep, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import timedelta
+
+import pytest
+from flowlearn_journal.bootstrap import Journal
+from flowlearn_shared.contracts.journal import CreateEntryRequest, EntryCreate, EntryKind
+from flowlearn_shared.events import parse_event
+from flowlearn_shared.outbox import EventPublisher
+from flowlearn_shared.rpc import Actor
+from flowlearn_shared.subjects import EVENTS_STREAM, EventSubject
+from nats.aio.client import Client
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+pytestmark = pytest.mark.integration
+
+
+class LosesFirstPublish:
+    """The real JetStream publisher, except that its first publish is lost (as when the
+    connection drops between the insert and the publish)."""
+
+    def __init__(self, publisher: EventPublisher) -> None:
+        self.publisher = publisher
+        self.lost = 0
+
+    async def publish(
+        self, subject: str, payload: bytes, msg_id: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        if not self.lost:
+            self.lost += 1
+            raise ConnectionError("connection lost")
+        await self.publisher.publish(subject, payload, msg_id, headers)
+
+
+async def created_events_of(nc: Client, entry_id: str) -> int:
+    js = nc.jetstream()
+    sub = await js.pull_subscribe(
+        EventSubject.JOURNAL_ENTRY_CREATED,
+        stream=EVENTS_STREAM,
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+    )
+    try:
+        found = 0
+        while True:
+            try:
+                messages = await sub.fetch(100, timeout=1)
+            except TimeoutError:
+                return found
+            found += sum(parse_event(m.data).data.entry_id == entry_id for m in messages)
+    finally:
+        await sub.unsubscribe()
+
+
+async def test_a_lost_publish_is_swept_and_published_once(journal: Journal, nc: Client) -> None:
+    publisher = LosesFirstPublish(journal.relay.publisher)
+    journal.relay.publisher = publisher
+    journal.repository.events.grace = timedelta(seconds=1)
+    entry = await journal.service.create_entry(
+        CreateEntryRequest(
+            actor=Actor(user_id="u-lost-publish"),
+            entry=EntryCreate(kind=EntryKind.LEARNED, body="Written as the connection dropped"),
+        )
+    )
+    await asyncio.sleep(0.3)
+    assert publisher.lost == 1
+    assert await journal.repository.events.count_pending() == 1  # still held by the entry
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while await journal.outbox.count_pending():
+        assert asyncio.get_running_loop().time() < deadline, "the held event was never swept"
+        await asyncio.sleep(0.2)
+    assert await created_events_of(nc, entry.id) == 1
+    stored = await journal.repository.entries.find_one({"_id": entry.id})
+    assert stored is not None
+    assert "_outbox" not in stored
