@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import nats
+from flowlearn_shared.outbox import EPOCH, DocumentOutbox
 from flowlearn_shared.subjects import EVENTS_STREAM
 from pymongo import AsyncMongoClient
 
@@ -124,8 +125,20 @@ async def activity_per_user(mongo: Mongo, users: list[str]) -> dict[str, int]:
     return {user: seen.get(user, 0) for user in users}
 
 
+# Collections whose new documents hold the events of their creation until published.
+HOLDING_EVENTS = {JOURNAL_DB: "entries"}
+
+
 async def pending_outbox(mongo: Mongo, dbs: Iterable[str]) -> dict[str, int]:
-    return {db: await mongo[db]["outbox"].count_documents({"published_at": None}) for db in dbs}
+    """Events not yet published, per database: its outbox collection's and those its new
+    documents still hold."""
+    pending: dict[str, int] = {}
+    for db in dbs:
+        pending[db] = await mongo[db]["outbox"].count_documents({"published_at": None})
+        if holder := HOLDING_EVENTS.get(db):
+            held = {DocumentOutbox.SINCE: {"$gt": EPOCH}}
+            pending[db] += await mongo[db][holder].count_documents(held)
+    return pending
 
 
 async def check_journal_effects(
