@@ -1,8 +1,8 @@
 """Journal write: ``POST /v1/journal/entries`` through Flowlearn against a bare endpoint.
 
-Flowlearn: gateway (FastAPI) -> NATS request/reply -> journal (FastStream) -> one MongoDB
-transaction (entry + outbox record) -> reply; the outbox relay then publishes the event to
-JetStream. Baselines: one FastAPI process (``bench.bare_app``) writing the same entry with
+Flowlearn: gateway (FastAPI) -> NATS request/reply -> journal (FastStream) -> one insert of
+the entry holding its created event -> reply; the outbox relay then publishes the event to
+JetStream from memory and clears it from the entry in batches. Baselines: one FastAPI process (``bench.bare_app``) writing the same entry with
 PyMongo directly, as a plain ``insert_one`` and as the same transaction with an outbox
 record; and "bare hop", the floor of the architecture: the same app sending the entry over
 NATS request/reply to a second raw nats-py process (``bench.hop_responder``) that does the
@@ -11,7 +11,7 @@ the same client load (httpx, fixed concurrency, a warm-up first).
 
 CPU is read from ``/proc/<pid>/stat`` of the serving processes only (not the database, not
 NATS, not the load generator). Flowlearn's is taken over the load and the time the relay
-needs to publish what is left in the outbox, so each write is charged with its event.
+needs to publish and clear what is left, so each write is charged with its event.
 """
 
 from __future__ import annotations
