@@ -112,8 +112,8 @@ async def kill_sharing_writes(workdir: Path, writes: int) -> Outcome:
             # Shares become posts through the event stream: give the consumer time.
             await checks.wait_for(all_there, settle_timeout(writes))
             outcome.tally(stream.attempts, await posts())
-            backlog = await checks.pending_outbox(mongo, [checks.JOURNAL_DB, checks.SHARING_DB])
-            outcome.expect(not any(backlog.values()), f"outbox never published: {backlog}")
+            backlog = await checks.outbox_backlog(mongo, [checks.JOURNAL_DB, checks.SHARING_DB])
+            outcome.expect(not backlog, f"outbox never published: {backlog}")
         finally:
             await mongo.close()
         outcome.expect(
