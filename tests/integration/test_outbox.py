@@ -4,7 +4,7 @@ one entry are published in the order they happened."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,15 @@ def own_nats(tmp_path: Path) -> Iterator[servers.ManagedProcess]:
     proc.stop()
 
 
-def journal_on(url: str, mongodb_uri: str, unique: str) -> Journal:
-    return bootstrap(
+@pytest.fixture
+def url(own_nats: servers.ManagedProcess) -> str:
+    return servers.nats_url(own_nats.host, own_nats.port)
+
+
+@pytest.fixture
+async def journal(url: str, mongodb_uri: str, unique: str) -> AsyncIterator[Journal]:
+    """The journal on the NATS server this test may stop."""
+    journal = bootstrap(
         JournalSettings(
             nats_url=url,
             mongodb_uri=mongodb_uri,
@@ -45,6 +52,9 @@ def journal_on(url: str, mongodb_uri: str, unique: str) -> Journal:
             outbox_poll_seconds=0.2,
         )
     )
+    await journal.start()
+    yield journal
+    await journal.stop()
 
 
 async def drained(journal: Journal, within: float = 20) -> None:
@@ -65,102 +75,69 @@ async def entry_events(url: str) -> list[Any]:
 
 
 async def test_event_published_after_nats_comes_back(
-    own_nats: servers.ManagedProcess, mongodb_uri: str, unique: str
+    own_nats: servers.ManagedProcess, journal: Journal, url: str, unique: str
 ) -> None:
-    url = servers.nats_url(own_nats.host, own_nats.port)
-    journal = journal_on(url, mongodb_uri, unique)
-    await journal.start()
-    try:
-        own_nats.stop()
-        request = CreateEntryRequest(
-            actor=Actor(user_id=f"u-{unique}"),
-            entry=EntryCreate(kind=EntryKind.MISTAKE, body="Wrote while NATS was down"),
-        )
-        # The use case commits to MongoDB whatever NATS is doing.
-        entry = await journal.service.create_entry(request)
-        await asyncio.sleep(0.5)  # the relay tries, fails, and keeps the record
-        assert await journal.outbox.count_pending() == 1
+    own_nats.stop()
+    request = CreateEntryRequest(
+        actor=Actor(user_id=f"u-{unique}"),
+        entry=EntryCreate(kind=EntryKind.MISTAKE, body="Wrote while NATS was down"),
+    )
+    # The use case commits to MongoDB whatever NATS is doing.
+    entry = await journal.service.create_entry(request)
+    await asyncio.sleep(0.5)  # the relay tries, fails, and keeps the record
+    assert await journal.outbox.count_pending() == 1
 
-        own_nats.start()
-        nc = await nats.connect(url)
-        try:
-            js = nc.jetstream()
-            deadline = asyncio.get_running_loop().time() + 20
-            while await journal.outbox.count_pending():
-                assert asyncio.get_running_loop().time() < deadline, "outbox never drained"
-                await asyncio.sleep(0.2)
-            sub = await js.pull_subscribe(EventSubject.JOURNAL_ENTRY_CREATED, stream=EVENTS_STREAM)
-            [msg] = await sub.fetch(1, timeout=5)
-            event = parse_event(msg.data)
-            assert event.data.entry_id == entry.id
-            # Published once: a second pass of the relay is de-duplicated or has nothing to do.
-            await journal.relay.flush()
-            info = await js.stream_info(EVENTS_STREAM)
-            assert info.state.messages == 1
-        finally:
-            await nc.close()
-    finally:
-        await journal.stop()
+    own_nats.start()
+    await drained(journal)
+    # Published once: a second pass of the relay is de-duplicated or has nothing to do.
+    await journal.relay.flush()
+    [event] = await entry_events(url)
+    assert event.data.entry_id == entry.id
 
 
 async def test_created_event_published_and_cleared_from_the_entry(
-    own_nats: servers.ManagedProcess, mongodb_uri: str, unique: str
+    own_nats: servers.ManagedProcess, journal: Journal, url: str, unique: str
 ) -> None:
-    url = servers.nats_url(own_nats.host, own_nats.port)
-    journal = journal_on(url, mongodb_uri, unique)
-    await journal.start()
-    try:
-        request = CreateEntryRequest(
-            actor=Actor(user_id=f"u-{unique}"),
-            entry=EntryCreate(kind=EntryKind.LEARNED, body="Published from memory"),
-        )
-        entry = await journal.service.create_entry(request)
-        await drained(journal, within=5)
-        [event] = await entry_events(url)
-        assert event.type == EventSubject.JOURNAL_ENTRY_CREATED
-        assert event.data.entry_id == entry.id
-        stored = await journal.repository.entries.find_one({"_id": entry.id})
-        assert stored is not None
-        assert "_outbox" not in stored
-        assert "_outbox_at" not in stored
-    finally:
-        await journal.stop()
+    actor = Actor(user_id=f"u-{unique}")
+    entry = await journal.service.create_entry(
+        CreateEntryRequest(actor=actor, entry=EntryCreate(kind=EntryKind.LEARNED, body="Hi"))
+    )
+    await drained(journal, within=5)
+    [event] = await entry_events(url)
+    assert event.type == EventSubject.JOURNAL_ENTRY_CREATED
+    assert event.data.entry_id == entry.id
+    stored = await journal.repository.entries.find_one({"_id": entry.id})
+    assert stored is not None
+    assert "_outbox" not in stored
+    assert "_outbox_at" not in stored
 
 
 async def test_entry_changed_while_its_creation_is_unpublished_keeps_the_order(
-    own_nats: servers.ManagedProcess, mongodb_uri: str, unique: str
+    own_nats: servers.ManagedProcess, journal: Journal, url: str, unique: str
 ) -> None:
     """The created event is still held by the entry (NATS is down) when the entry is
     edited and then shared: once NATS is back, consumers see created, updated, shared."""
-    url = servers.nats_url(own_nats.host, own_nats.port)
-    journal = journal_on(url, mongodb_uri, unique)
-    await journal.start()
-    try:
-        own_nats.stop()
-        actor = Actor(user_id=f"u-{unique}")
-        entry = await journal.service.create_entry(
-            CreateEntryRequest(
-                actor=actor, entry=EntryCreate(kind=EntryKind.GEM, body="First thought")
-            )
+    own_nats.stop()
+    actor = Actor(user_id=f"u-{unique}")
+    entry = await journal.service.create_entry(
+        CreateEntryRequest(actor=actor, entry=EntryCreate(kind=EntryKind.GEM, body="First thought"))
+    )
+    await asyncio.sleep(0.5)  # the publish from memory fails; the entry keeps the event
+    assert await journal.repository.events.count_pending() == 1
+    await journal.service.update_entry(
+        UpdateEntryRequest(
+            actor=actor, entry_id=entry.id, changes=EntryUpdate(body="Second thought")
         )
-        await asyncio.sleep(0.5)  # the publish from memory fails; the entry keeps the event
-        assert await journal.repository.events.count_pending() == 1
-        await journal.service.update_entry(
-            UpdateEntryRequest(
-                actor=actor, entry_id=entry.id, changes=EntryUpdate(body="Second thought")
-            )
-        )
-        # The update moved the held event to the outbox collection, ahead of its own.
-        assert await journal.repository.events.count_pending() == 0
-        assert await journal.outbox.count_pending() == 2
+    )
+    # The update moved the held event to the outbox collection, ahead of its own.
+    assert await journal.repository.events.count_pending() == 0
+    assert await journal.outbox.count_pending() == 2
 
-        own_nats.start()
-        await drained(journal)
-        events = await entry_events(url)
-        assert [e.type for e in events] == [
-            EventSubject.JOURNAL_ENTRY_CREATED,
-            EventSubject.JOURNAL_ENTRY_UPDATED,
-        ]
-        assert {e.data.entry_id for e in events} == {entry.id}
-    finally:
-        await journal.stop()
+    own_nats.start()
+    await drained(journal)
+    events = await entry_events(url)
+    assert [e.type for e in events] == [
+        EventSubject.JOURNAL_ENTRY_CREATED,
+        EventSubject.JOURNAL_ENTRY_UPDATED,
+    ]
+    assert {e.data.entry_id for e in events} == {entry.id}
