@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from flowlearn_journal.bootstrap import Journal
@@ -28,13 +29,22 @@ class LosesFirstPublish:
         self.publisher = publisher
         self.lost = 0
 
-    async def publish(
-        self, subject: str, payload: bytes, msg_id: str, headers: Mapping[str, str] | None = None
-    ) -> None:
+    def _lose_the_first(self) -> None:
         if not self.lost:
             self.lost += 1
             raise ConnectionError("connection lost")
+
+    async def publish(
+        self, subject: str, payload: bytes, msg_id: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        self._lose_the_first()
         await self.publisher.publish(subject, payload, msg_id, headers)
+
+    async def start(
+        self, subject: str, payload: bytes, msg_id: str, headers: Mapping[str, str] | None = None
+    ) -> asyncio.Future[Any]:
+        self._lose_the_first()
+        return await self.publisher.start(subject, payload, msg_id, headers)
 
 
 async def created_events_of(nc: Client, entry_id: str) -> int:

@@ -39,6 +39,7 @@ log = logging.getLogger("flowlearn.outbox")
 Record = dict[str, Any]
 PUBLISHED_RETENTION = timedelta(days=7)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ACK_WAIT_SECONDS = 5.0  # for the acknowledgement of an event sent from memory
 # Events published from memory are cleared from their documents in batches: at most this
 # many at once, or after this long.
 CLEAR_BATCH = 200
@@ -49,7 +50,13 @@ IN_CHUNKS = 50  # ``$in`` lists are sent in chunks; the local store's cost grows
 class EventPublisher(Protocol):
     async def publish(
         self, subject: str, payload: bytes, msg_id: str, headers: Mapping[str, str] | None = None
-    ) -> None: ...
+    ) -> None:
+        """Publish and wait for the server's acknowledgement."""
+
+    async def start(
+        self, subject: str, payload: bytes, msg_id: str, headers: Mapping[str, str] | None = None
+    ) -> asyncio.Future[Any]:
+        """Send without waiting; the future completes with the acknowledgement."""
 
 
 def outbox_record(event: _Envelope) -> Record:
@@ -121,11 +128,12 @@ class DocumentOutbox:
     """The events of a document's creation, kept inside that document until published.
 
     The document and its events are stored by one insert, atomically, with no transaction.
-    The relay publishes them from memory straight after (``OutboxRelay.hand_over``) and
-    clears them in batches; whatever a lost publish or a crash leaves behind for longer
-    than ``grace`` is published by the relay's sweep. A later change to the document must
-    first ``take`` the events still held into the outbox collection, in its own
-    transaction, so that the creation is published before anything that follows it.
+    They are sent from memory straight after (``OutboxRelay.send_held``); the relay collects
+    the acknowledgements and clears them in batches. Whatever a lost publish or a crash
+    leaves behind for longer than ``grace`` is published by the relay's sweep. A later
+    change to the document must first ``take`` the events still held into the outbox
+    collection, in its own transaction, so that the creation is published before anything
+    that follows it.
     """
 
     EVENTS = "_outbox"
@@ -155,7 +163,7 @@ class DocumentOutbox:
             document = {**document, self.EVENTS: records, self.SINCE: records[0]["created_at"]}
         await self.collection.insert_one(document)
         if records and self.relay is not None:
-            self.relay.hand_over(self, document["_id"], records)
+            await self.relay.send_held(self, document["_id"], records)
 
     async def take(self, document_id: Any, session: AsyncClientSession) -> None:
         """Move the events this document still holds to the outbox collection, inside the
@@ -204,7 +212,8 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._outbox_due = False
-        self._handed: deque[tuple[DocumentOutbox, Any, list[Record]]] = deque()
+        self._sent: deque[tuple[DocumentOutbox, Any, list[Record], list[asyncio.Future[Any]]]]
+        self._sent = deque()
         self._to_clear: dict[DocumentOutbox, list[Any]] = {}
         self._cleared_at = time.monotonic()
         self._database = outbox.collection.database.name
@@ -216,9 +225,24 @@ class OutboxRelay:
         self._outbox_due = True
         self._wake.set()
 
-    def hand_over(self, source: DocumentOutbox, document_id: Any, records: list[Record]) -> None:
-        """A document was stored with these events."""
-        self._handed.append((source, document_id, records))
+    async def send_held(
+        self, source: DocumentOutbox, document_id: Any, records: list[Record]
+    ) -> None:
+        """Send a new document's events at once, without waiting for JetStream: they go out
+        in the same socket write as the reply the caller is about to send. The relay
+        collects the acknowledgements; an event not acknowledged stays in its document,
+        where the sweep finds it."""
+        try:
+            acks = [
+                await self.publisher.start(
+                    r["subject"], r["payload"].encode(), str(r["_id"]), r.get("headers")
+                )
+                for r in records
+            ]
+        except Exception as exc:
+            self._failed(str(records[0]["_id"]), exc)
+            return
+        self._sent.append((source, document_id, records, acks))
         self._wake.set()
 
     async def _publish(self, record: Record) -> None:
@@ -243,19 +267,22 @@ class OutboxRelay:
         self._to_clear.setdefault(source, []).append(document_id)
         return True
 
-    async def publish_handed(self) -> int:
-        """Publish the events handed over since the last pass, in order; at the first
-        failure the rest are left in their documents, where the sweep finds them."""
-        published = 0
-        async with self._lock:
-            while self._handed:
-                source, document_id, records = self._handed[0]
-                if not await self._publish_held(source, document_id, records):
-                    self._handed.clear()
-                    break
-                self._handed.popleft()
-                published += len(records)
-        return published
+    async def confirm_sent(self) -> int:
+        """Wait for the acknowledgements of the events sent from memory, oldest first."""
+        confirmed = 0
+        while self._sent:
+            source, document_id, records, acks = self._sent[0]
+            try:
+                for ack in acks:
+                    await asyncio.wait_for(ack, ACK_WAIT_SECONDS)
+            except Exception as exc:  # the sweep publishes them again
+                self._failed(str(records[0]["_id"]), exc)
+            else:
+                OUTBOX_PUBLISHED.labels(self._database).inc(len(records))
+                self._to_clear.setdefault(source, []).append(document_id)
+                confirmed += len(records)
+            self._sent.popleft()
+        return confirmed
 
     async def sweep(self) -> int:
         """Publish events documents have held past their grace period (a lost publish)."""
@@ -308,7 +335,7 @@ class OutboxRelay:
 
     async def flush(self) -> int:
         """Everything publishable now, cleared and marked (a graceful stop's last pass)."""
-        published = await self.publish_handed() + await self.publish_pending()
+        published = await self.confirm_sent() + await self.publish_pending()
         await self.clear_published(force=True)
         return published
 
@@ -326,7 +353,7 @@ class OutboxRelay:
             self._wake.clear()
             polling = time.monotonic() >= next_poll
             try:
-                await self.publish_handed()
+                await self.confirm_sent()
                 if self._outbox_due or polling:
                     self._outbox_due = False
                     await self.publish_pending()

@@ -69,19 +69,32 @@ class JetStreamPublisher:
         self.broker = broker
         self.timeout = timeout
 
+    @staticmethod
+    def _headers(msg_id: str, headers: Mapping[str, str] | None) -> dict[str, str]:
+        return {
+            **(headers or {}),
+            MSG_ID_HEADER: msg_id,
+            "content-type": "application/cloudevents+json",
+        }
+
     async def publish(
         self, subject: str, payload: bytes, msg_id: str, headers: Mapping[str, str] | None = None
     ) -> None:
         await self.broker.publish(
             payload,
             subject=subject,
-            headers={
-                **(headers or {}),
-                MSG_ID_HEADER: msg_id,
-                "content-type": "application/cloudevents+json",
-            },
+            headers=self._headers(msg_id, headers),
             stream=EVENTS_STREAM,
             timeout=self.timeout,
+        )
+
+    async def start(
+        self, subject: str, payload: bytes, msg_id: str, headers: Mapping[str, str] | None = None
+    ) -> asyncio.Future[Any]:
+        """Hand the message to the connection's buffer and return the future of its
+        acknowledgement, so the caller's next message shares the socket write."""
+        return await jetstream(self.broker).publish_async(
+            subject, payload, stream=EVENTS_STREAM, headers=self._headers(msg_id, headers)
         )
 
 
