@@ -268,21 +268,36 @@ class OutboxRelay:
         return True
 
     async def confirm_sent(self) -> int:
-        """Wait for the acknowledgements of the events sent from memory, oldest first."""
+        """Wait for the acknowledgements of the events sent from memory."""
+        sent = list(self._sent)
+        if not sent:
+            return 0
+        acks = [ack for *_, item_acks in sent for ack in item_acks]
+        # One wait for the lot: waiting per future would cost a task and a timer each.
+        await asyncio.wait(acks, timeout=ACK_WAIT_SECONDS)
         confirmed = 0
-        while self._sent:
-            source, document_id, records, acks = self._sent[0]
-            try:
-                for ack in acks:
-                    await asyncio.wait_for(ack, ACK_WAIT_SECONDS)
-            except Exception as exc:  # the sweep publishes them again
-                self._failed(str(records[0]["_id"]), exc)
-            else:
-                OUTBOX_PUBLISHED.labels(self._database).inc(len(records))
-                self._to_clear.setdefault(source, []).append(document_id)
-                confirmed += len(records)
+        for source, document_id, records, item_acks in sent:
             self._sent.popleft()
+            failures = [f for f in map(self._failure_of, item_acks) if f is not None]
+            if failures:  # the sweep publishes them again
+                self._failed(str(records[0]["_id"]), failures[0])
+                continue
+            OUTBOX_PUBLISHED.labels(self._database).inc(len(records))
+            self._to_clear.setdefault(source, []).append(document_id)
+            confirmed += len(records)
         return confirmed
+
+    @staticmethod
+    def _failure_of(ack: asyncio.Future[Any]) -> Exception | None:
+        if not ack.done():
+            ack.cancel()
+            return TimeoutError("no acknowledgement")
+        if ack.cancelled():
+            return TimeoutError("cancelled")
+        error = ack.exception()
+        if error is None:
+            return None
+        return error if isinstance(error, Exception) else Exception(repr(error))
 
     async def sweep(self) -> int:
         """Publish events documents have held past their grace period (a lost publish)."""
@@ -348,8 +363,7 @@ class OutboxRelay:
     async def run(self) -> None:
         next_poll = time.monotonic()
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, next_poll - time.monotonic()))
+            await self._woken_or(max(0.0, next_poll - time.monotonic()))
             self._wake.clear()
             polling = time.monotonic() >= next_poll
             try:
@@ -364,6 +378,16 @@ class OutboxRelay:
                 log.exception("outbox relay pass failed; retrying")
             if polling:
                 next_poll = time.monotonic() + self.poll_seconds
+
+    async def _woken_or(self, seconds: float) -> None:
+        """Wait for a wake-up or ``seconds`` (a timer, cheaper than ``wait_for``'s task)."""
+        if self._wake.is_set():
+            return
+        timer = asyncio.get_running_loop().call_later(seconds, self._wake.set)
+        try:
+            await self._wake.wait()
+        finally:
+            timer.cancel()
 
     def start(self) -> None:
         if self._task is None:
