@@ -209,7 +209,8 @@ async def test_two_replicas_deliver_each_nudge_once_and_retake_a_dead_replicas_l
     nudges = [await add_due(first, f"u{i}-{unique}", due) for i in range(200)]
     ids = {n.id for n in nudges}
 
-    # The doomed replica claims a batch and dies about to deliver it, its leases in hand.
+    # The doomed replica leases a batch (as after a conflict) and dies about to deliver it,
+    # its leases in hand.
     leased: list[Nudge] = []
     hang = asyncio.Event()
 
@@ -219,7 +220,7 @@ async def test_two_replicas_deliver_each_nudge_once_and_retake_a_dead_replicas_l
         return {}
 
     doomed.scheduler.settle_batch = die_with_the_batch  # type: ignore[method-assign]
-    dying = asyncio.create_task(doomed.scheduler.tick())
+    dying = asyncio.create_task(doomed.scheduler.tick_leased())
     await eventually(lambda: bool(leased))
     dying.cancel()
     await doomed.stop()
@@ -317,3 +318,83 @@ async def test_a_slow_replica_whose_lease_ran_out_delivers_nothing(
     assert await fast.scheduler.settle(retaken[0], fast_token) == "delivered"
     assert await deliveries_in_outbox(slow, {nudge.id}) == Counter({nudge.id: 1})
     assert await slow.nudges.delivered_on(ana, clock.now.date()) == 1
+
+
+async def test_replicas_racing_over_the_same_due_nudges_deliver_each_once(
+    make_nudges: MakeNudges, unique: str
+) -> None:
+    """No lease is written for a batch: its transaction alone keeps replicas apart."""
+    clock = FakeClock(WEDNESDAY_10_UTC)
+    first, second = (make_nudges(clock, scheduler_batch_size=20) for _ in range(2))
+    await first.nudges.ensure_indexes()
+    due = clock.now - timedelta(minutes=1)
+    ids = {(await add_due(first, f"r{i}-{unique}", due)).id for i in range(120)}
+    leases = Counter[str]()
+    for name, service in (("first", first), ("second", second)):
+        real = service.nudges.claim_ids
+
+        async def counted(*args: Any, _name: str = name, _real: Any = real) -> list[Nudge]:
+            leases[_name] += 1
+            result: list[Nudge] = await _real(*args)
+            return result
+
+        service.nudges.claim_ids = counted  # type: ignore[method-assign]
+
+    delivered = await asyncio.gather(drain(first), drain(second))
+    assert sorted(delivered[0] + delivered[1]) == sorted(ids)
+    assert await deliveries_in_outbox(first, ids) == Counter(dict.fromkeys(ids, 1))
+    statuses = Counter(n.status for n in await first.nudges.get_many(ids))
+    assert statuses == Counter({NudgeStatus.DELIVERED: 120})
+    # Alone, a replica writes no lease at all.
+    more = {(await add_due(first, f"s{i}-{unique}", due)).id for i in range(30)}
+    leases.clear()
+    assert sorted(await drain(first)) == sorted(more)
+    assert leases == Counter()
+    stored = first.nudges.nudges.find({"_id": {"$in": sorted(ids | more)}})
+    assert {doc["lease_owner"] async for doc in stored} == {None}
+
+
+async def test_a_nudge_held_by_a_dead_replicas_transaction_does_not_hold_up_the_rest(
+    make_nudges: MakeNudges, unique: str
+) -> None:
+    clock = FakeClock(WEDNESDAY_10_UTC)
+    service = make_nudges(clock, scheduler_batch_size=20)
+    await service.nudges.ensure_indexes()
+    due = clock.now - timedelta(minutes=1)
+    nudges = [await add_due(service, f"h{i}-{unique}", due) for i in range(10)]
+    held, rest = nudges[0], {n.id for n in nudges[1:]}
+    collection = service.nudges.nudges
+    # A replica killed mid-transaction: its write stays uncommitted until the server ends it.
+    async with collection.database.client.start_session() as session:
+        await session.start_transaction()
+        await collection.update_one(
+            {"_id": held.id}, {"$set": {"message": "half written"}}, session=session
+        )
+        began = asyncio.get_running_loop().time()
+        assert sorted(await drain(service)) == sorted(rest)
+        assert asyncio.get_running_loop().time() - began < 15
+        await session.abort_transaction()
+    assert await drain(service) == [held.id]
+    counts = await deliveries_in_outbox(service, rest | {held.id})
+    assert counts == Counter(dict.fromkeys(rest | {held.id}, 1))
+
+
+async def test_a_late_lease_owner_cannot_settle_a_nudge_delivered_since(
+    make_nudges: MakeNudges, unique: str
+) -> None:
+    """Delivering without a lease clears an expired one: its owner, waking up after the
+    nudge was snoozed (pending again), finds nothing of its own."""
+    clock = FakeClock(WEDNESDAY_10_UTC)
+    slow, fast = make_nudges(clock), make_nudges(clock)
+    await slow.nudges.ensure_indexes()
+    nudge = await add_due(slow, f"ana-{unique}", clock.now)
+    token, claimed = await slow.nudges.claim(clock.now, timedelta(seconds=60), "slow", 10)
+    assert [n.id for n in claimed] == [nudge.id]
+    clock.advance(seconds=61)
+    assert (await fast.scheduler.tick()).delivered == [nudge.id]
+    await fast.nudges.nudges.update_one(
+        {"_id": nudge.id},
+        {"$set": {"status": str(NudgeStatus.SNOOZED), "due_at": clock.now + timedelta(hours=1)}},
+    )
+    assert await slow.scheduler.settle(claimed[0], token) == "lost"
+    assert await deliveries_in_outbox(slow, {nudge.id}) == Counter({nudge.id: 1})

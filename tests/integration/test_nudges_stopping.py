@@ -72,8 +72,9 @@ async def make_nudges(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIter
             await service.stop()
 
 
+@pytest.mark.parametrize("leased", [False, True], ids=["unleased", "leased"])
 async def test_a_replica_stopped_mid_batch_hands_its_nudges_over_at_once(
-    make_nudges: MakeNudges, unique: str
+    make_nudges: MakeNudges, unique: str, leased: bool
 ) -> None:
     first = make_nudges(scheduler_enabled=True, scheduler_stop_grace_seconds=1.0)
     second = make_nudges(scheduler_enabled=True)
@@ -89,20 +90,30 @@ async def test_a_replica_stopped_mid_batch_hands_its_nudges_over_at_once(
     )
     assert [n.id for n in taken] == [elsewhere.id]
 
-    # The first replica leases the whole batch, then its delivery hangs.
+    # The first replica takes the whole batch, then its delivery hangs: in its transaction,
+    # or (leased) after a conflict made it lease the batch.
     batch_started = asyncio.Event()
-    in_hand: list[Nudge] = []
+    in_hand: list[str] = []
 
     async def hanging(claimed: list[Nudge], token: str) -> dict[str, str]:
-        in_hand.extend(claimed)
+        in_hand.extend(n.id for n in claimed)
+        batch_started.set()
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def hanging_unleased(ids: list[str], session: Any) -> list[tuple[Nudge, str]]:
+        if leased:
+            raise RuntimeError("a conflict")
+        in_hand.extend(i for i in ids if i != elsewhere.id)
         batch_started.set()
         await asyncio.sleep(3600)
         raise AssertionError("unreachable")
 
     first.scheduler.settle_batch = hanging  # type: ignore[method-assign]
+    first.scheduler.settle_due = hanging_unleased  # type: ignore[method-assign]
     await first.start()
     await asyncio.wait_for(batch_started.wait(), 20)
-    assert {n.id for n in in_hand} == {n.id for n in waiting}
+    assert set(in_hand) == {n.id for n in waiting}
 
     began = time.monotonic()
     await first.stop()

@@ -12,6 +12,7 @@ list, so ids go in chunks.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
@@ -60,6 +61,15 @@ def new_lease_token(owner: str) -> str:
 
 def _chunks(ids: list[str]) -> list[list[str]]:
     return [ids[i : i + _IN_CHUNK] for i in range(0, len(ids), _IN_CHUNK)]
+
+
+def _due(now: datetime) -> Document:
+    """Due at ``now`` and leased by nobody (a lease ending exactly now still holds)."""
+    return {
+        "due_at": {"$gt": NEVER, "$lte": now},
+        "lease_until": {"$lt": now},
+        "status": {"$in": _PENDING},
+    }
 
 
 def _day_key(user_id: str, day: date) -> str:
@@ -112,6 +122,16 @@ class NudgeRepository:
             found += [from_document(doc) async for doc in self.nudges.find(query, session=session)]
         return found
 
+    async def get_due_many(
+        self, ids: list[str], now: datetime, session: AsyncClientSession
+    ) -> list[Nudge]:
+        """Those of ``ids`` due at ``now`` and leased by nobody, as ``session`` sees them."""
+        found = []
+        for chunk in _chunks(ids):
+            query = {"_id": {"$in": chunk}, **_due(now)}
+            found += [from_document(doc) async for doc in self.nudges.find(query, session=session)]
+        return found
+
     async def get_many(self, ids: list[str] | set[str]) -> list[Nudge]:
         cursor = self.nudges.find({"_id": {"$in": list(ids)}})
         return [from_document(doc) async for doc in cursor]
@@ -135,21 +155,34 @@ class NudgeRepository:
         return result.matched_count == 1
 
     async def save_many(
-        self, changes: list[tuple[Nudge, Nudge]], session: AsyncClientSession, *, lease_token: str
+        self,
+        changes: list[tuple[Nudge, Nudge]],
+        session: AsyncClientSession,
+        *,
+        lease_token: str | None = None,
+        unleased_at: datetime | None = None,
     ) -> int:
         """``save`` of each (as read in ``session``, as it is to be) while ``lease_token``
-        holds its lease, in one request: only the fields that changed, and nudges changed
-        alike (a batch of deliveries, mostly) in one update. Returns how many were still
-        held: fewer than given means some lease was lost."""
+        holds its lease, or nobody's holds at ``unleased_at``, in one request: only the
+        fields that changed, nudges changed alike in one update. Returns how many still
+        matched: fewer than given means some lease was lost or taken."""
+        held: Document = {"lease_owner": lease_token}
+        free: Document = {}
+        if lease_token is None:
+            assert unleased_at is not None, "a save without a lease needs its moment"
+            held = {"lease_until": {"$lt": unleased_at}, "status": {"$in": _PENDING}}
+            # An expired lease is cleared too: its late owner must not match it later.
+            free = {"lease_until": NEVER, "lease_owner": None}
         alike: dict[str, tuple[Document, list[str]]] = {}
         for before, after in changes:
             _, update = save_update(after, None, lease_token)
             old = to_document(before)
             changed = {k: v for k, v in update["$set"].items() if k not in old or old[k] != v}
+            changed |= free
             key = repr(sorted(changed.items()))
             alike.setdefault(key, (changed, []))[1].append(after.id)
         writes = [
-            UpdateMany({"_id": {"$in": chunk}, "lease_owner": lease_token}, {"$set": changed})
+            UpdateMany({"_id": {"$in": chunk}, **held}, {"$set": changed})
             for changed, ids in alike.values()
             for chunk in _chunks(ids)
         ]
@@ -191,16 +224,12 @@ class NudgeRepository:
         """Lease up to ``limit`` due nudges. Each is taken by one claimer only: the update
         re-checks the lease per document, atomically. Returns the lease token and nudges.
         A ``token`` chosen beforehand lets a claim cut short be released all the same."""
-        due: Document = {
-            "due_at": {"$lte": now},
-            "lease_until": {"$lt": now},
-            "status": {"$in": _PENDING},
-        }
+        due = _due(now)
         token = token or new_lease_token(owner)
         ids: list[str] = []
         taken = 0
         for _ in range(_CLAIM_ROUNDS):
-            round_ids = await self._due_candidates(now, limit - taken)
+            round_ids = await self.due_candidates(now, limit - taken)
             if not round_ids:
                 break
             leased = await self._lease(
@@ -217,6 +246,18 @@ class NudgeRepository:
         claimed.sort(key=lambda n: (n.due_at or now, n.id))
         return token, claimed
 
+    async def claim_ids(
+        self, ids: list[str], now: datetime, lease: timedelta, token: str
+    ) -> list[Nudge]:
+        """``claim`` of these candidates only; those leased elsewhere meanwhile are skipped."""
+        if not await self._lease(
+            ids, _due(now), {"lease_until": now + lease, "lease_owner": token}
+        ):
+            return []
+        claimed = await self.get_leased_many(ids, token)
+        claimed.sort(key=lambda n: (n.due_at or now, n.id))
+        return claimed
+
     async def release(self, token: str, ids: list[str] | None) -> int:
         """Give up the leases ``token`` still holds on nudges not settled yet (a settle
         clears the lease), so any replica may take them at once; ``ids`` None: all of them.
@@ -231,10 +272,10 @@ class NudgeRepository:
             released += result.modified_count
         return released
 
-    async def _due_candidates(self, now: datetime, limit: int) -> list[str]:
-        """Up to ``limit`` ids of nudges that were due and not leased when last read,
-        oldest first; read again when used up or a few seconds old. Another replica may
-        have taken some since: leasing checks each again."""
+    async def due_candidates(self, now: datetime, limit: int, *, spread: bool = False) -> list[str]:
+        """Up to ``limit`` ids of nudges due and not leased when last read, oldest first
+        (``spread``: from anywhere among those, for a replica meeting another's batches);
+        read again when used up or a few seconds old. Whoever takes them checks again."""
         if not self._candidates or not (now - _PREFETCH_FOR <= self._read_at <= now):
             query = {"due_at": {"$gt": NEVER, "$lte": now}}
             fields = {"_id": 1, "lease_until": 1, "status": 1}
@@ -245,8 +286,11 @@ class NudgeRepository:
                 if doc["lease_until"] < now and doc["status"] in _PENDING
             ]
             self._candidates, self._read_at = free[::-1], now
-        taken = self._candidates[-limit:][::-1]
-        del self._candidates[-limit:]
+        end = len(self._candidates)
+        if spread and end > limit:
+            end = random.randrange(limit, end + 1)
+        taken = self._candidates[max(0, end - limit) : end][::-1]
+        del self._candidates[max(0, end - limit) : end]
         return taken
 
     async def _lease(self, ids: list[str], due: Document, lease: Document) -> int:
