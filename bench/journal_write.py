@@ -1,11 +1,12 @@
 """Journal write: ``POST /v1/journal/entries`` through Flowlearn against a bare endpoint.
 
 Flowlearn: gateway (FastAPI) -> NATS request/reply -> journal (FastStream) -> one insert of
-the entry holding its created event -> reply; the outbox relay then publishes the event to
-JetStream from memory and clears it from the entry in batches. Baselines: one FastAPI process (``bench.bare_app``) writing the same entry with
-PyMongo directly, as a plain ``insert_one`` and as the same transaction with an outbox
-record; and "bare hop", the floor of the architecture: the same app sending the entry over
-NATS request/reply to a second raw nats-py process (``bench.hop_responder``) that does the
+the entry holding its created event -> the event sent to JetStream with the reply; the
+outbox relay collects its acknowledgement and clears it from the entry in batches.
+Baselines: one FastAPI process (``bench.bare_app``) writing the same entry with PyMongo
+directly, as a plain ``insert_one`` and as a transaction with an outbox record; and "bare
+hop", the floor of the architecture: the same app sending the entry over NATS
+request/reply to a second raw nats-py process (``bench.hop_responder``) that does the
 ``insert_one``. All run on the same nats-server and SecantusDB, one after the other, under
 the same client load (httpx, fixed concurrency, a warm-up first).
 
