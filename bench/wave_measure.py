@@ -21,6 +21,7 @@ import psutil
 from flowlearn_cli import servers
 from flowlearn_nudges.adapters.nudge_repository import NEVER
 from flowlearn_nudges.settings import NudgesSettings
+from flowlearn_shared.outbox import Outbox
 from pymongo import AsyncMongoClient
 from rich.progress import Progress
 
@@ -241,4 +242,4 @@ async def collect(
                 run.normal_late.append(late)
                 run.normal_points.append(((due - start).total_seconds(), late))
     if target == FLOWLEARN:
-        run.events = await db["outbox"].count_documents({})
+        run.events = len(await Outbox(db).recorded())

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from flowlearn_journal.bootstrap import Journal
 from flowlearn_shared.contracts.journal import CreateEntryRequest, EntryCreate, EntryKind
-from flowlearn_shared.events import parse_event
-from flowlearn_shared.outbox import EventPublisher
+from flowlearn_shared.events import JournalEntryCreated, JournalEntryFacts, parse_event
+from flowlearn_shared.outbox_relay import EventPublisher
 from flowlearn_shared.rpc import Actor
 from flowlearn_shared.subjects import EVENTS_STREAM, EventSubject
 from nats.aio.client import Client
@@ -88,3 +88,57 @@ async def test_a_lost_publish_is_swept_and_published_once(journal: Journal, nc: 
     stored = await journal.repository.entries.find_one({"_id": entry.id})
     assert stored is not None
     assert "_outbox" not in stored
+
+
+class RefusesOnce:
+    """The real publisher, except that the ``n``-th event sent is refused, once."""
+
+    def __init__(self, publisher: EventPublisher, n: int) -> None:
+        self.publisher, self.n, self.sent = publisher, n, 0
+
+    async def publish(
+        self, subject: str, payload: bytes, msg_id: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        await self.publisher.publish(subject, payload, msg_id, headers)
+
+    async def start(
+        self, subject: str, payload: bytes, msg_id: str, headers: Mapping[str, str] | None = None
+    ) -> asyncio.Future[Any]:
+        self.sent += 1
+        if self.sent == self.n:
+            raise ConnectionError("connection lost")
+        return await self.publisher.start(subject, payload, msg_id, headers)
+
+
+async def test_a_batch_of_events_is_one_record_resumed_after_a_failure(
+    journal: Journal, nc: Client, unique: str
+) -> None:
+    """Events written together are one outbox record; a pass stopped midway resumes after
+    the events JetStream acknowledged, and each event reaches the stream once."""
+    relay = journal.relay
+    await relay.stop()  # passes are run by hand below
+    relay.publisher = RefusesOnce(relay.publisher, n=4)
+    entry_ids = [f"{unique}-{i}" for i in range(6)]
+    events = [
+        JournalEntryCreated(
+            source="flowlearn/journal",
+            subject=f"u-{unique}",
+            data=JournalEntryFacts(
+                entry_id=entry_id, owner_id=f"u-{unique}", kind="gem", occurred_on=date.today()
+            ),
+        )
+        for entry_id in entry_ids
+    ]
+    await journal.service.uow.run(lambda session: journal.outbox.add_many(events, session))
+    [record] = await journal.outbox.collection.find({"events": {"$exists": True}}).to_list()
+    assert [e["_id"] for e in record["events"]] == [str(e.id) for e in events]
+
+    assert await relay.publish_pending() == 3  # the fourth was refused
+    stopped = await journal.outbox.collection.find_one({"_id": record["_id"]})
+    assert stopped is not None
+    assert (stopped["published_at"], stopped["sent"], stopped["attempts"]) == (None, 3, 1)
+
+    assert await relay.publish_pending() == 3  # the rest
+    assert await journal.outbox.count_pending() == 0
+    for entry_id in entry_ids:
+        assert await created_events_of(nc, entry_id) == 1

@@ -203,7 +203,7 @@ async def test_responses_and_snooze_bring_it_back(
     assert (back.status, back.delivered_at) == (NudgeStatus.DELIVERED, clock.now)
     redelivered = [
         json.loads(r["payload"])["data"]
-        async for r in service.outbox.collection.find({"subject": EventSubject.NUDGE_DELIVERED})
+        for r in await service.outbox.recorded(EventSubject.NUDGE_DELIVERED)
     ]
     assert [d["redelivery"] for d in redelivered if d["nudge_id"] == nudge.id] == [True]
     assert await service.nudges.delivered_on(ana, clock.now.date()) == 0  # not counted again

@@ -101,8 +101,7 @@ async def add_due(service: Nudges, user: str, due: datetime, **fields: Any) -> N
 
 async def deliveries_in_outbox(service: Nudges, ids: set[str]) -> Counter[str]:
     found: Counter[str] = Counter()
-    cursor = service.outbox.collection.find({"subject": str(EventSubject.NUDGE_DELIVERED)})
-    async for record in cursor:
+    for record in await service.outbox.recorded(str(EventSubject.NUDGE_DELIVERED)):
         nudge_id = json.loads(record["payload"])["data"]["nudge_id"]
         if nudge_id in ids:
             found[nudge_id] += 1

@@ -30,7 +30,8 @@ from flowlearn_shared.events import (
     PersonErasedData,
     PersonErasureRequested,
 )
-from flowlearn_shared.outbox import Outbox, OutboxRelay
+from flowlearn_shared.outbox import Outbox
+from flowlearn_shared.outbox_relay import OutboxRelay
 from flowlearn_shared.subjects import EventSubject
 
 log = logging.getLogger("flowlearn.personal_data")

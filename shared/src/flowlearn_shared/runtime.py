@@ -17,7 +17,8 @@ from pymongo import AsyncMongoClient
 from flowlearn_shared.mongo import ping
 from flowlearn_shared.observability.endpoint import MetricsServer, Sampler
 from flowlearn_shared.observability.samplers import ConsumerLag, OutboxBacklog
-from flowlearn_shared.outbox import Outbox, OutboxRelay
+from flowlearn_shared.outbox import Outbox
+from flowlearn_shared.outbox_relay import OutboxRelay
 from flowlearn_shared.rpc import HealthStatus, Reply
 from flowlearn_shared.settings import ServiceSettings
 from flowlearn_shared.streams import ensure_streams

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from flowlearn_shared.outbox import OutboxRelay
+from flowlearn_shared.outbox_relay import OutboxRelay
 
 T = TypeVar("T")
 

@@ -18,7 +18,8 @@ from flowlearn_shared.logs import configure_logging
 from flowlearn_shared.mongo import make_client
 from flowlearn_shared.observability.endpoint import MetricsServer
 from flowlearn_shared.observability.tracing import configure_tracing
-from flowlearn_shared.outbox import Outbox, OutboxRelay
+from flowlearn_shared.outbox import Outbox
+from flowlearn_shared.outbox_relay import OutboxRelay
 from flowlearn_shared.personal_data import ErasedPeople, ErasureConsumer
 from flowlearn_shared.runtime import (
     JetStreamPublisher,

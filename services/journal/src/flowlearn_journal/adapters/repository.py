@@ -10,7 +10,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flowlearn_shared.contracts.journal import EntryKind, EntryQuery
-from flowlearn_shared.outbox import DocumentOutbox, Outbox, OutboxRelay
+from flowlearn_shared.outbox import DocumentOutbox, Outbox
+from flowlearn_shared.outbox_relay import OutboxRelay
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
