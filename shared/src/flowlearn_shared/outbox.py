@@ -189,13 +189,14 @@ class DocumentOutbox:
     async def take(self, document_id: Any, session: AsyncClientSession) -> None:
         """Move the events this document still holds to the outbox collection, inside the
         transaction of a change to it (their older ``created_at`` keeps them first)."""
-        held = await self.collection.find_one_and_update(
-            {"_id": document_id, self.SINCE: {"$gt": EPOCH}},
-            {"$unset": {self.EVENTS: "", self.SINCE: ""}},
-            projection={self.EVENTS: 1},
-            session=session,
+        # Filters by ``_id`` alone: the local store plans any second condition as a scan.
+        held = await self.collection.find_one(
+            {"_id": document_id}, projection={self.EVENTS: 1}, session=session
         )
         if held and held.get(self.EVENTS):
+            await self.collection.update_one(
+                {"_id": document_id}, {"$unset": {self.EVENTS: "", self.SINCE: ""}}, session=session
+            )
             await self.outbox.collection.insert_many(held[self.EVENTS], session=session)
 
     async def stale(self, limit: int = 100) -> list[tuple[Any, list[Record]]]:
@@ -211,8 +212,7 @@ class DocumentOutbox:
     async def clear(self, document_ids: Sequence[Any]) -> None:
         for chunk in chunks(document_ids):
             await self.collection.update_many(
-                {"_id": {"$in": chunk}, self.SINCE: {"$gt": EPOCH}},
-                {"$unset": {self.EVENTS: "", self.SINCE: ""}},
+                {"_id": {"$in": chunk}}, {"$unset": {self.EVENTS: "", self.SINCE: ""}}
             )
 
     async def recorded(self, subject: str | None = None) -> list[Record]:

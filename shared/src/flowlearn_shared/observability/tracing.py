@@ -7,7 +7,7 @@ the relay still belongs to the request that caused it.
 
 Spans are exported only when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOINT``)
 is set and an OTLP exporter package is installed; otherwise ids are still made and
-carried, and logs show them.
+carried (as not sampled, unless the caller sampled the trace), and logs show them.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
 from opentelemetry.trace import Span, SpanKind
 
 log = logging.getLogger("flowlearn.tracing")
@@ -39,8 +40,14 @@ def configure_tracing(service: str) -> None:
     """Install the SDK's tracer provider once per process, so spans get ids of their own."""
     if isinstance(trace.get_tracer_provider(), TracerProvider):
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": f"flowlearn-{service}"}))
     exporter = _otlp_exporter()
+    # With nowhere to send spans, traces this process starts are not sampled: their ids are
+    # still made, carried and logged, but no span is recorded (a cost on every message).
+    # A caller's sampled trace is still followed.
+    sampler = ParentBased(ALWAYS_ON if exporter is not None else ALWAYS_OFF)
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": f"flowlearn-{service}"}), sampler=sampler
+    )
     if exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
