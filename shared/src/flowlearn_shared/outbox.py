@@ -215,13 +215,5 @@ class DocumentOutbox:
                 {"_id": {"$in": chunk}}, {"$unset": {self.EVENTS: "", self.SINCE: ""}}
             )
 
-    async def recorded(self, subject: str | None = None) -> list[Record]:
-        """Every event the collection holds (published or not), of ``subject`` if given;
-        for inspection."""
-        found: list[Record] = []
-        async for record in self.collection.find():
-            found += [e for e in events_of(record) if subject in (None, e["subject"])]
-        return found
-
     async def count_pending(self) -> int:
         return await self.collection.count_documents({self.SINCE: {"$gt": EPOCH}})
