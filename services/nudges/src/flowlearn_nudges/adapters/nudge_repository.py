@@ -123,7 +123,7 @@ class NudgeRepository:
         return found
 
     async def get_due_many(
-        self, ids: list[str], now: datetime, session: AsyncClientSession
+        self, ids: list[str], now: datetime, session: AsyncClientSession | None = None
     ) -> list[Nudge]:
         """Those of ``ids`` due at ``now`` and leased by nobody, as ``session`` sees them."""
         found = []

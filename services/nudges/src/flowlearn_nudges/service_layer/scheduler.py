@@ -115,7 +115,9 @@ class Scheduler:
                 break
             found = await self._settle_due(ids, report)
             if found is None:  # settled under leases instead
-                break
+                if report.claimed:
+                    break
+                continue  # another replica had them all: look elsewhere (``spread``)
             if found == len(ids) or report.claimed >= self.batch_size:
                 break
         return report
@@ -137,7 +139,9 @@ class Scheduler:
             except Exception:
                 log.warning("batch delivery failed; leasing it", exc_info=True)
                 break
-            self._contended = attempt > 0
+            # Candidates another replica settled first mean it reads the same ones: take
+            # the next from elsewhere, or the two keep meeting on every batch.
+            self._contended = attempt > 0 or len(settled) < len(ids)
             report.claimed += len(settled)
             for nudge, outcome in settled:
                 self._count(report, nudge, outcome)
