@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowlearn_cli import servers
+from flowlearn_cli.stack import StackConfig
 
 HOST = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -220,3 +221,16 @@ class Outcome:
 
 def fmt(value: float, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
+
+
+def stack_config(srv: Servers, **env: str) -> StackConfig:
+    """Flowlearn's services on the benchmark's servers, with these extra settings."""
+    return StackConfig(
+        data_dir=srv.workdir / "stack",
+        host=HOST,
+        http_port=servers.free_port(HOST),
+        env="test",
+        nats_url=srv.nats_url,
+        mongodb_uri=srv.mongodb_uri,
+        extra_env=env,
+    )

@@ -26,13 +26,23 @@ from typing import Any
 
 import httpx
 from flowlearn_cli import servers
-from flowlearn_cli.stack import Stack, StackConfig
+from flowlearn_cli.stack import Stack
 from flowlearn_cli.tokens import DEV_SECRET, make_token
 from flowlearn_journal.adapters.repository import EntryRepository
 from flowlearn_shared.outbox import Outbox
 from pymongo import AsyncMongoClient
 
-from bench.common import HOST, REPO_ROOT, Check, Outcome, Run, Servers, fmt, local_servers
+from bench.common import (
+    HOST,
+    REPO_ROOT,
+    Check,
+    Outcome,
+    Run,
+    Servers,
+    fmt,
+    local_servers,
+    stack_config,
+)
 from bench.common import proc_cpu_seconds as cpu_of
 
 JOURNAL_DB = "bench_journal"
@@ -194,15 +204,7 @@ def run_bare(srv: Servers, args: argparse.Namespace) -> list[Run]:
 
 
 def run_flowlearn(srv: Servers, args: argparse.Namespace) -> Run:
-    config = StackConfig(
-        data_dir=srv.workdir / "stack",
-        host=HOST,
-        http_port=servers.free_port(HOST),
-        env="test",
-        nats_url=srv.nats_url,
-        mongodb_uri=srv.mongodb_uri,
-        extra_env={"FLOWLEARN_JOURNAL_DATABASE": JOURNAL_DB},
-    )
+    config = stack_config(srv, FLOWLEARN_JOURNAL_DATABASE=JOURNAL_DB)
     stack = Stack(config)
     try:
         for name in STARTED:

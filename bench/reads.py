@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from flowlearn_cli import servers
-from flowlearn_cli.stack import Stack, StackConfig
+from flowlearn_cli.stack import Stack
 from flowlearn_cli.tokens import DEV_SECRET, make_token
 from flowlearn_journal.adapters.repository import EntryRepository, from_document
 from flowlearn_journal.adapters.repository import encode_cursor as entry_cursor
@@ -44,7 +43,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench import reads_explain
-from bench.common import HOST, Outcome, Run, Servers, local_servers
+from bench.common import Outcome, Run, Servers, local_servers, stack_config
 from bench.common import proc_cpu_seconds as cpu_of
 from bench.journal_write import services_ready
 from bench.reads_report import outcome
@@ -318,17 +317,8 @@ async def answering(base_url: str, within: float) -> float:
 def run_flowlearn(
     srv: Servers, p: Pages, args: argparse.Namespace, console: Console
 ) -> tuple[dict[str, Run], float]:
-    config = StackConfig(
-        data_dir=srv.workdir / "stack",
-        host=HOST,
-        http_port=servers.free_port(HOST),
-        env="test",
-        nats_url=srv.nats_url,
-        mongodb_uri=srv.mongodb_uri,
-        extra_env={
-            "FLOWLEARN_JOURNAL_DATABASE": JOURNAL_DB,
-            "FLOWLEARN_SHARING_DATABASE": SHARING_DB,
-        },
+    config = stack_config(
+        srv, FLOWLEARN_JOURNAL_DATABASE=JOURNAL_DB, FLOWLEARN_SHARING_DATABASE=SHARING_DB
     )
     stack = Stack(config)
     try:

@@ -8,13 +8,13 @@ events past their grace period are swept then too.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from flowlearn_shared.background import BackgroundLoop
 from flowlearn_shared.observability.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from flowlearn_shared.outbox import DocumentOutbox, Outbox, Record, events_of
 
@@ -39,8 +39,10 @@ class EventPublisher(Protocol):
         """Send without waiting; the future completes with the acknowledgement."""
 
 
-class OutboxRelay:
+class OutboxRelay(BackgroundLoop):
     """Publishes what the outbox holds (see the module's docstring); one per process."""
+
+    task_name = "outbox-relay"
 
     def __init__(
         self, outbox: Outbox, publisher: EventPublisher, poll_seconds: float = 1.0
@@ -55,7 +57,6 @@ class OutboxRelay:
         self._to_clear: dict[DocumentOutbox, list[Any]] = {}
         self._cleared_at = time.monotonic()
         self._database = outbox.collection.database.name
-        self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     def notify(self) -> None:
@@ -261,14 +262,3 @@ class OutboxRelay:
             await self._wake.wait()
         finally:
             timer.cancel()
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="outbox-relay")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None

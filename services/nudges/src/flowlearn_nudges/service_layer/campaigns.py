@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from uuid import uuid4
 
+from flowlearn_shared.background import BackgroundLoop
 from flowlearn_shared.contracts.campaigns import (
     CampaignCreated,
     CampaignStats,
@@ -40,7 +41,9 @@ log = logging.getLogger("flowlearn.nudges.campaigns")
 Clock = Callable[[], datetime]
 
 
-class CampaignService:
+class CampaignService(BackgroundLoop):
+    task_name = "campaign-scheduler"
+
     def __init__(
         self,
         campaigns: CampaignRepository,
@@ -64,7 +67,6 @@ class CampaignService:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     async def create(self, request: CreateCampaignRequest) -> CampaignCreated:
         actor, data = request.actor, request.campaign
@@ -176,14 +178,3 @@ class CampaignService:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
             self._wake.clear()
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="campaign-scheduler")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None

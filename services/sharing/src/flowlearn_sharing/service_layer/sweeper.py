@@ -8,20 +8,22 @@ so running it twice (or on two replicas at once) publishes nothing twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+
+from flowlearn_shared.background import BackgroundLoop
 
 log = logging.getLogger("flowlearn.sharing.sweeper")
 
 Job = Callable[[], Awaitable[int]]
 
 
-class Sweeper:
+class Sweeper(BackgroundLoop):
+    task_name = "sharing-sweeper"
+
     def __init__(self, jobs: dict[str, Job], interval_seconds: float) -> None:
         self.jobs = jobs
         self.interval_seconds = interval_seconds
-        self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> dict[str, int]:
         done: dict[str, int] = {}
@@ -37,14 +39,3 @@ class Sweeper:
         while True:
             await self.run_once()
             await asyncio.sleep(self.interval_seconds)
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="sharing-sweeper")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
