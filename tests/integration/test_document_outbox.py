@@ -21,29 +21,29 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 pytestmark = pytest.mark.integration
 
 
-class LosesFirstPublish:
-    """The real JetStream publisher, except that its first publish is lost (as when the
-    connection drops between the insert and the publish)."""
+class RefusesOnce:
+    """The real JetStream publisher, except that the ``n``-th event it is given is refused,
+    once (as when the connection drops just then)."""
 
-    def __init__(self, publisher: EventPublisher) -> None:
-        self.publisher = publisher
-        self.lost = 0
+    def __init__(self, publisher: EventPublisher, n: int = 1) -> None:
+        self.publisher, self.n, self.given, self.refused = publisher, n, 0, 0
 
-    def _lose_the_first(self) -> None:
-        if not self.lost:
-            self.lost += 1
+    def _count(self) -> None:
+        self.given += 1
+        if self.given == self.n:
+            self.refused += 1
             raise ConnectionError("connection lost")
 
     async def publish(
         self, subject: str, payload: bytes, msg_id: str, headers: Mapping[str, str] | None = None
     ) -> None:
-        self._lose_the_first()
+        self._count()
         await self.publisher.publish(subject, payload, msg_id, headers)
 
     async def start(
         self, subject: str, payload: bytes, msg_id: str, headers: Mapping[str, str] | None = None
     ) -> asyncio.Future[Any]:
-        self._lose_the_first()
+        self._count()
         return await self.publisher.start(subject, payload, msg_id, headers)
 
 
@@ -67,7 +67,7 @@ async def created_events_of(nc: Client, entry_id: str) -> int:
 
 
 async def test_a_lost_publish_is_swept_and_published_once(journal: Journal, nc: Client) -> None:
-    publisher = LosesFirstPublish(journal.relay.publisher)
+    publisher = RefusesOnce(journal.relay.publisher)
     journal.relay.publisher = publisher
     journal.repository.events.grace = timedelta(seconds=1)
     entry = await journal.service.create_entry(
@@ -77,7 +77,7 @@ async def test_a_lost_publish_is_swept_and_published_once(journal: Journal, nc: 
         )
     )
     await asyncio.sleep(0.3)
-    assert publisher.lost == 1
+    assert publisher.refused == 1
     assert await journal.repository.events.count_pending() == 1  # still held by the entry
 
     deadline = asyncio.get_running_loop().time() + 10
@@ -88,26 +88,6 @@ async def test_a_lost_publish_is_swept_and_published_once(journal: Journal, nc: 
     stored = await journal.repository.entries.find_one({"_id": entry.id})
     assert stored is not None
     assert "_outbox" not in stored
-
-
-class RefusesOnce:
-    """The real publisher, except that the ``n``-th event sent is refused, once."""
-
-    def __init__(self, publisher: EventPublisher, n: int) -> None:
-        self.publisher, self.n, self.sent = publisher, n, 0
-
-    async def publish(
-        self, subject: str, payload: bytes, msg_id: str, headers: Mapping[str, str] | None = None
-    ) -> None:
-        await self.publisher.publish(subject, payload, msg_id, headers)
-
-    async def start(
-        self, subject: str, payload: bytes, msg_id: str, headers: Mapping[str, str] | None = None
-    ) -> asyncio.Future[Any]:
-        self.sent += 1
-        if self.sent == self.n:
-            raise ConnectionError("connection lost")
-        return await self.publisher.start(subject, payload, msg_id, headers)
 
 
 async def test_a_batch_of_events_is_one_record_resumed_after_a_failure(
