@@ -19,6 +19,8 @@ from typing import Any
 
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from nats.aio.msg import Msg
+from nats.errors import NotJSMessageError
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
 from opentelemetry.trace import SpanKind
@@ -134,6 +136,16 @@ def backoff_delay(settings: ServiceSettings, deliveries: int) -> float:
     return steps[min(deliveries - 1, len(steps) - 1)]
 
 
+def _deliveries(raw: Msg) -> int:
+    """How often JetStream has delivered this message; 1 for a message it did not deliver
+    (an in-memory test broker's)."""
+    try:
+        metadata = raw.metadata
+    except NotJSMessageError:
+        return 1
+    return metadata.num_delivered if metadata else 1
+
+
 def subscribe_events(
     broker: NatsBroker,
     *,
@@ -162,8 +174,7 @@ def subscribe_events(
 
     async def handle(msg: NatsMessage, subject: str) -> None:
         start = time.perf_counter()
-        metadata = msg.raw_message.metadata
-        deliveries = metadata.num_delivered if metadata else 1
+        deliveries = _deliveries(msg.raw_message)
         if deliveries > 1:
             EVENTS_REDELIVERED.labels(durable, subject).inc()
         try:

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from faststream.nats import NatsBroker
+from faststream.specification import AsyncAPI
 from nats.js import JetStreamContext
 from pymongo import AsyncMongoClient
 
@@ -20,11 +21,15 @@ from flowlearn_shared.observability.samplers import ConsumerLag, OutboxBacklog
 from flowlearn_shared.outbox import Outbox
 from flowlearn_shared.outbox_relay import OutboxRelay
 from flowlearn_shared.rpc import HealthStatus, Reply
+from flowlearn_shared.rpc_server import rpc_server
 from flowlearn_shared.settings import ServiceSettings
 from flowlearn_shared.streams import ensure_streams
 from flowlearn_shared.subjects import EVENTS_STREAM, MSG_ID_HEADER, health_subject
 
 log = logging.getLogger("flowlearn.runtime")
+
+# How long a stopping service lets the requests and events in hand finish.
+GRACEFUL_TIMEOUT = 15.0
 
 
 def make_broker(settings: ServiceSettings, service: str) -> NatsBroker:
@@ -37,11 +42,18 @@ def make_broker(settings: ServiceSettings, service: str) -> NatsBroker:
         reconnect_time_wait=1,
         allow_reconnect=True,
         connect_timeout=5,
-        graceful_timeout=15.0,
+        graceful_timeout=GRACEFUL_TIMEOUT,
         # Our JSON log handler, and per-message access lines only at debug level.
         logger=logging.getLogger(f"flowlearn.{service}.broker"),
         log_level=logging.DEBUG,
     )
+
+
+def asyncapi_document(broker: NatsBroker, title: str) -> AsyncAPI:
+    """The AsyncAPI document of a service's broker, which must never be started: its
+    request subjects are declared to FastStream only for the document."""
+    rpc_server(broker).document(broker)
+    return AsyncAPI(broker, title=title, version="1.0.0")
 
 
 def jetstream(broker: NatsBroker) -> JetStreamContext:
@@ -52,10 +64,12 @@ def jetstream(broker: NatsBroker) -> JetStreamContext:
 
 
 async def start_broker(broker: NatsBroker) -> None:
-    """Start every subscriber and wait until the server has them, so a request sent right
-    after start-up finds its responder."""
+    """Start every subscriber and request subject and wait until the server has them, so a
+    request sent right after start-up finds its responder."""
     await broker.start()
-    await broker.config.connection_state.connection.flush(timeout=5)
+    connection = broker.config.connection_state.connection
+    await rpc_server(broker).start(connection)
+    await connection.flush(timeout=5)
 
 
 async def connect_and_prepare(broker: NatsBroker, settings: ServiceSettings) -> None:
@@ -138,7 +152,7 @@ async def _stop_taking_requests(broker: NatsBroker) -> None:
             log.warning("could not drain a subscription: %r", exc)
         subscriber.subscription = None  # drained; the broker must not unsubscribe it again
 
-    await asyncio.gather(*(withdraw(s) for s in broker.subscribers))
+    await asyncio.gather(rpc_server(broker).withdraw(), *(withdraw(s) for s in broker.subscribers))
     # Requests handed over just now are queued in memory: let them start before the
     # subscribers count what is in flight.
     await asyncio.sleep(0.05)
@@ -148,7 +162,10 @@ async def stop_gracefully(broker: NatsBroker, relay: OutboxRelay | None = None) 
     """Stop taking messages, let handlers in flight finish (up to the broker's graceful
     timeout), publish the events they committed, then drain the NATS connection."""
     await _stop_taking_requests(broker)
-    await asyncio.gather(*(subscriber.stop() for subscriber in broker.subscribers))
+    await asyncio.gather(
+        rpc_server(broker).finish(GRACEFUL_TIMEOUT),
+        *(subscriber.stop() for subscriber in broker.subscribers),
+    )
     if relay is not None:
         await relay.stop()
         try:

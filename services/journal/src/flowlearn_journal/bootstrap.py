@@ -18,6 +18,7 @@ from flowlearn_shared.outbox_relay import OutboxRelay
 from flowlearn_shared.personal_data import ErasedPeople, ErasureConsumer
 from flowlearn_shared.runtime import (
     JetStreamPublisher,
+    asyncapi_document,
     connect_and_prepare,
     make_broker,
     make_metrics_server,
@@ -161,4 +162,4 @@ async def run(settings: JournalSettings | None = None) -> None:
 
 def asyncapi() -> AsyncAPI:
     """The journal's AsyncAPI document, built without connecting anywhere."""
-    return AsyncAPI(bootstrap().broker, title="Flowlearn journal", version="1.0.0")
+    return asyncapi_document(bootstrap().broker, "Flowlearn journal")

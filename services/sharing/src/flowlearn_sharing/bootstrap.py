@@ -19,6 +19,7 @@ from flowlearn_shared.outbox_relay import OutboxRelay
 from flowlearn_shared.personal_data import ErasedPeople, ErasureConsumer
 from flowlearn_shared.runtime import (
     JetStreamPublisher,
+    asyncapi_document,
     connect_and_prepare,
     make_broker,
     make_metrics_server,
@@ -190,4 +191,4 @@ async def run(settings: SharingSettings | None = None) -> None:
 
 
 def asyncapi() -> AsyncAPI:
-    return AsyncAPI(bootstrap().broker, title="Flowlearn sharing", version="1.0.0")
+    return asyncapi_document(bootstrap().broker, "Flowlearn sharing")
