@@ -1,14 +1,17 @@
 """Journal write: ``POST /v1/journal/entries`` through Flowlearn against a bare endpoint.
 
-Flowlearn: gateway (FastAPI) -> NATS request/reply -> journal (FastStream) -> one insert of
-the entry holding its created event -> the event sent to JetStream with the reply; the
-outbox relay collects its acknowledgement and clears it from the entry in batches.
+Flowlearn: gateway (FastAPI) -> NATS request/reply -> journal (nats-py subscription) -> one
+insert of the entry holding its created event -> the event sent to JetStream with the reply;
+the outbox relay collects its acknowledgement and clears it from the entry in batches.
 Baselines: one FastAPI process (``bench.bare_app``) writing the same entry with PyMongo
 directly, as a plain ``insert_one`` and as a transaction with an outbox record; and "bare
 hop", the floor of the architecture: the same app sending the entry over NATS
 request/reply to a second raw nats-py process (``bench.hop_responder``) that does the
 ``insert_one``. All run on the same nats-server and SecantusDB, one after the other, under
-the same client load (httpx, fixed concurrency, a warm-up first).
+the same client load (httpx, fixed concurrency, a warm-up first). By default each target goes
+as fast as it can; with ``--rate`` every target gets the same writes per second, which
+compares CPU per write at the same load (a process's CPU per request falls as its load
+rises: more requests share each wake-up).
 
 CPU is read from ``/proc/<pid>/stat`` of the serving processes only (not the database, not
 NATS, not the load generator). Flowlearn's is taken over the load and the time the relay
@@ -71,15 +74,25 @@ def entry(i: int) -> dict[str, Any]:
 
 
 async def drive(
-    client: httpx.AsyncClient, path: str, tokens: list[str], n: int, concurrency: int, run: Run
+    client: httpx.AsyncClient,
+    path: str,
+    tokens: list[str],
+    n: int,
+    concurrency: int,
+    run: Run,
+    rate: float = 0.0,
 ) -> None:
     """``n`` POSTs from ``concurrency`` workers, each sending its next request as soon as
-    the previous one is answered."""
+    the previous one is answered; with a ``rate``, request i is not sent before i/rate
+    seconds from the start (a late one goes at once)."""
     counter = iter(range(n))
     headers = [{"Authorization": f"Bearer {t}"} for t in tokens]
+    began = time.perf_counter()
 
     async def worker() -> None:
         for i in counter:
+            if rate and (wait := began + i / rate - time.perf_counter()) > 0:
+                await asyncio.sleep(wait)
             started = time.perf_counter()
             response = await client.post(path, json=entry(i), headers=headers[i % len(headers)])
             took = time.perf_counter() - started
@@ -114,7 +127,7 @@ async def measure(
         await asyncio.sleep(1.0)  # let anything the warm-up set off finish
         before = {proc: cpu_of(pid) for proc, pid in pids.items()}
         run = Run(name)
-        await drive(client, path, tokens, args.requests, args.concurrency, run)
+        await drive(client, path, tokens, args.requests, args.concurrency, run, args.rate)
         if settle:
             started = time.perf_counter()
             await settle()
@@ -278,6 +291,8 @@ def outcome(flow: Run, bare: Run, txn: Run, hop: Run, args: argparse.Namespace) 
         if run.errors:
             notes.append(f"{run.name}: {run.errors} failed requests, first: {run.first_error}")
     params = f"{args.requests} requests after {args.warmup} warm-up, concurrency {args.concurrency}"
+    if args.rate:
+        params += f", paced at {fmt(args.rate)} writes/s for every target"
     header = [
         "target",
         "ok / failed",
@@ -302,3 +317,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--requests", type=int, default=1000, help="measured writes per target")
     group.add_argument("--warmup", type=int, default=100, help="writes before measuring")
     group.add_argument("--concurrency", type=int, default=8, help="requests in flight")
+    group.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="writes per second for every target (default 0: each as fast as it goes)",
+    )
