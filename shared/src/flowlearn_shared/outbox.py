@@ -16,7 +16,7 @@ duplicate window.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
@@ -38,7 +38,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 IN_CHUNKS = 50  # ``$in`` lists are sent in chunks; the local store's cost grows with their square
 
 
-def outbox_record(event: _Envelope) -> Record:
+def outbox_record(event: _Envelope, headers: Mapping[str, str] | None = None) -> Record:
     record: Record = {
         "_id": str(event.id),
         "subject": event.nats_subject(),
@@ -48,21 +48,27 @@ def outbox_record(event: _Envelope) -> Record:
         "attempts": 0,
     }
     # The relay publishes later, outside this request: it sends these along, so the
-    # event stays in the trace of the request that caused it.
-    if headers := trace_headers():
-        record["headers"] = headers
+    # event stays in the trace of the request that caused it (or in its own, if given).
+    if headers := headers or trace_headers():
+        record["headers"] = dict(headers)
     return record
 
 
-def batch_record(events: Sequence[_Envelope]) -> Record:
+def batch_record(
+    events: Sequence[_Envelope], traces: Sequence[Mapping[str, str]] | None = None
+) -> Record:
     """Many events of one transaction in one record: one write, one mark when published.
-    The relay publishes them in order, each with its own id."""
+    The relay publishes them in order, each with its own id, and with its own trace
+    headers when ``traces`` gives them (one per event), else with the record's."""
+    items: list[Record] = [
+        {"_id": str(e.id), "subject": e.nats_subject(), "payload": serialize_event(e).decode()}
+        for e in events
+    ]
+    for item, headers in zip(items, traces or (), strict=False):
+        item["headers"] = dict(headers)
     record: Record = {
         "_id": f"batch-{uuid4()}",
-        "events": [
-            {"_id": str(e.id), "subject": e.nats_subject(), "payload": serialize_event(e).decode()}
-            for e in events
-        ],
+        "events": items,
         "created_at": datetime.now(UTC),
         "published_at": None,
         "attempts": 0,
@@ -79,7 +85,7 @@ def events_of(record: Record) -> list[Record]:
     if items is None:
         return [record]
     headers = record.get("headers")
-    return [{**item, "headers": headers} if headers else item for item in items]
+    return [{"headers": headers, **item} if headers else item for item in items]
 
 
 def chunks(ids: Sequence[Any]) -> list[list[Any]]:
@@ -102,15 +108,28 @@ class Outbox:
             expireAfterSeconds=int(PUBLISHED_RETENTION.total_seconds()),
         )
 
-    async def add(self, event: _Envelope, session: AsyncClientSession) -> None:
-        await self.collection.insert_one(outbox_record(event), session=session)
+    async def add(
+        self,
+        event: _Envelope,
+        session: AsyncClientSession,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Record ``event`` in ``session``'s transaction, in the current trace or in the
+        one whose ``headers`` are given."""
+        await self.collection.insert_one(outbox_record(event, headers), session=session)
 
-    async def add_many(self, events: Sequence[_Envelope], session: AsyncClientSession) -> None:
-        """Several events in one record, for a use case that changes many things at once."""
+    async def add_many(
+        self,
+        events: Sequence[_Envelope],
+        session: AsyncClientSession,
+        traces: Sequence[Mapping[str, str]] | None = None,
+    ) -> None:
+        """Several events in one record, for a use case that changes many things at once;
+        ``traces``: each event's own trace headers, if they do not share the current one."""
         if len(events) == 1:
-            await self.add(events[0], session)
+            await self.add(events[0], session, traces[0] if traces else None)
         elif events:
-            await self.collection.insert_one(batch_record(events), session=session)
+            await self.collection.insert_one(batch_record(events, traces), session=session)
 
     async def pending(self, limit: int = 100) -> list[Record]:
         cursor = self.collection.find({"published_at": None}).sort("created_at", ASCENDING)

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -94,6 +95,16 @@ def continue_trace(
         name, context=parent, kind=kind, attributes=dict(attributes or {})
     ) as span:
         yield span
+
+
+def new_trace(name: str, attributes: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The headers of a new trace for work that starts here rather than from a request (a
+    scheduled delivery): one root span, ended at once, whose context travels with the work
+    so every service it reaches logs the same trace id."""
+    with _tracer.start_as_current_span(
+        name, context=Context(), kind=SpanKind.PRODUCER, attributes=dict(attributes or {})
+    ):
+        return trace_headers()
 
 
 def current_ids() -> tuple[str, str] | None:

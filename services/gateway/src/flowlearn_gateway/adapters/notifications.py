@@ -21,11 +21,13 @@ from typing import Any
 import jwt
 from flowlearn_shared.contracts.notifications import NudgeNotification
 from flowlearn_shared.events import NudgeDelivered, parse_event
+from flowlearn_shared.observability.tracing import continue_trace
 from flowlearn_shared.rpc import Actor
 from flowlearn_shared.subjects import EventSubject
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from flowlearn_gateway.domain.errors import AuthenticationFailed
@@ -142,13 +144,20 @@ class NotificationHub:
         self.close(stream)
 
     async def _on_message(self, msg: Msg) -> None:
-        try:
-            event = parse_event(msg.data)
-        except ValidationError:
-            log.warning("unreadable nudge event ignored")
-            return
-        if isinstance(event, NudgeDelivered) and event.data.user_id in self._streams:
-            self.deliver(event.data.user_id, notification_of(event))
+        # The delivery's trace (started when the nudges service delivered it) continues
+        # here, so the line below carries the trace id the nudges service logged.
+        with continue_trace("push nudge", msg.headers, SpanKind.CONSUMER):
+            try:
+                event = parse_event(msg.data)
+            except ValidationError:
+                log.warning("unreadable nudge event ignored")
+                return
+            if isinstance(event, NudgeDelivered) and event.data.user_id in self._streams:
+                pushed = self.deliver(event.data.user_id, notification_of(event))
+                log.info(
+                    "nudge pushed to open streams",
+                    extra={"nudge_id": event.data.nudge_id, "streams": pushed},
+                )
 
 
 class StreamTickets:

@@ -48,7 +48,11 @@ from flowlearn_nudges.domain.nudge import (
     over_cap,
 )
 from flowlearn_nudges.service_layer.planner import Planner
-from flowlearn_nudges.service_layer.settling import apply_decision, delivered_event
+from flowlearn_nudges.service_layer.settling import (
+    apply_decision,
+    delivered_event,
+    delivery_trace,
+)
 from flowlearn_nudges.service_layer.stopping import finish_within, pause, release_leases
 
 log = logging.getLogger("flowlearn.nudges.scheduler")
@@ -280,6 +284,7 @@ class Scheduler:
         taken: Counter[tuple[str, date]] = Counter()
         changed: list[tuple[Nudge, Nudge]] = []
         events: list[NudgeDelivered] = []
+        traces: list[dict[str, str]] = []
         recurring: list[tuple[Person, Nudge]] = []
         for nudge, person, decision in decided:
             schedule, preferences = person.schedule, person.preferences
@@ -294,6 +299,7 @@ class Scheduler:
             outcomes[nudge.id] = result
             if result == "delivered":
                 events.append(delivered_event(after, nudge))
+                traces.append(delivery_trace(after))
             if result != "deferred" and nudge.origin == Origin.RECURRING:
                 recurring.append((person, nudge))
         if not changed:
@@ -302,7 +308,7 @@ class Scheduler:
         saved = await self.nudges.save_many(changed, session, lease_token=token, unleased_at=now)
         if saved < len(changed):
             raise _LeaseLost  # undo the counts taken above
-        await self.outbox.add_many(events, session)
+        await self.outbox.add_many(events, session, traces)
         for person, nudge in recurring:
             await self.planner.plan_recurring(
                 person, nudge.type, max(nudge.wanted_at, now), session
@@ -336,7 +342,9 @@ class Scheduler:
             if not await self.nudges.save(changed, session, lease_token=token):
                 raise _LeaseLost  # undo the day's count taken above
             if result == "delivered":
-                await self.outbox.add(delivered_event(changed, nudge), session)
+                await self.outbox.add(
+                    delivered_event(changed, nudge), session, delivery_trace(changed)
+                )
             if result != "deferred" and nudge.origin == Origin.RECURRING:
                 await self.planner.plan_recurring(
                     person, nudge.type, max(nudge.wanted_at, now), session

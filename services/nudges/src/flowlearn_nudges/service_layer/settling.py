@@ -8,6 +8,7 @@ from datetime import datetime
 
 from flowlearn_shared.contracts.nudges import NudgeStatus
 from flowlearn_shared.events import NudgeDelivered, NudgeDeliveredData
+from flowlearn_shared.observability.tracing import new_trace
 
 from flowlearn_nudges.domain.model import Person
 from flowlearn_nudges.domain.nudge import Decision, Defer, Drop, Nudge, deliver, end
@@ -26,6 +27,12 @@ def apply_decision(
         return end(nudge, NudgeStatus.EXPIRED, decision.reason), "dropped"
     day = schedule.local_date(now).isoformat()
     return deliver(nudge, now, person.preferences.channels, day), "delivered"
+
+
+def delivery_trace(nudge: Nudge) -> dict[str, str]:
+    """A trace of its own for each delivery: it starts here, not in a request, and its id
+    follows the event to the channels and to the person's open streams."""
+    return new_trace("nudge delivered", {"nudge.id": nudge.id, "nudge.type": str(nudge.type)})
 
 
 def delivered_event(nudge: Nudge, before: Nudge) -> NudgeDelivered:
