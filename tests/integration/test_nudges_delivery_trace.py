@@ -103,15 +103,25 @@ async def test_each_delivery_has_its_own_trace_from_scheduler_to_open_streams(
     lines = JsonLines()
     gateway_log = logging.getLogger("flowlearn.gateway.notifications")
     gateway_log.addHandler(lines)
-    level = gateway_log.level
-    gateway_log.setLevel(logging.INFO)  # as a service configures it
+    # As a service configures it: earlier tests in the same process may have set up
+    # logging (uvicorn's configuration disables loggers it does not name).
+    level, disabled, disabled_below = (
+        gateway_log.level,
+        gateway_log.disabled,
+        logging.root.manager.disable,
+    )
+    gateway_log.setLevel(logging.INFO)
+    gateway_log.disabled = False
+    logging.disable(logging.NOTSET)
     try:
-        for _ in range(100):  # the relay publishes within its poll
+        for _ in range(200):  # the relay publishes within its poll
             if len(published) == len(sent) and all(s.queue.qsize() for s in streams.values()):
                 break
             await asyncio.sleep(0.1)
     finally:
         gateway_log.setLevel(level)
+        gateway_log.disabled = disabled
+        logging.disable(disabled_below)
         gateway_log.removeHandler(lines)
         await hub.stop()
 
@@ -119,6 +129,11 @@ async def test_each_delivery_has_its_own_trace_from_scheduler_to_open_streams(
     traces = {nudge_id: trace_id(msg.headers["traceparent"]) for nudge_id, msg in published.items()}
     assert set(traces) == set(sent)
     assert len(set(traces.values())) == len(sent)
+    # Ana and Bob got their nudge on their open stream, Cy (no stream) nothing.
+    got = {user: streams[user].queue.get_nowait() for user in streams}
+    assert {user: n.id if n else None for user, n in got.items()} == {
+        user: nudge_id for nudge_id, user in sent.items() if user in streams
+    }
     # The gateway's push to the open streams logs each delivery's trace id.
     pushed = {
         line["nudge_id"]: (line["streams"], line["trace_id"])
