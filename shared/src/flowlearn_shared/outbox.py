@@ -64,8 +64,9 @@ def batch_record(
         {"_id": str(e.id), "subject": e.nats_subject(), "payload": serialize_event(e).decode()}
         for e in events
     ]
-    for item, headers in zip(items, traces or (), strict=False):
-        item["headers"] = dict(headers)
+    if traces:
+        for item, headers in zip(items, traces, strict=True):
+            item["headers"] = dict(headers)
     record: Record = {
         "_id": f"batch-{uuid4()}",
         "events": items,

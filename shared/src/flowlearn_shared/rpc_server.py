@@ -77,18 +77,18 @@ class Route:
     use_case: Callable[[Any], Awaitable[Any]]
     queue: str
     max_workers: int
-    # Metric children by status (0: the duration histogram), looked up once.
-    _served: dict[int, Any] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Metric children looked up once, not on every request.
+        self._duration = RPC_REQUEST_DURATION.labels(self.subject)
+        self._requests: dict[int, Any] = {}
 
     def _count(self, status: int, elapsed: float) -> None:
-        counter = self._served.get(status)
+        counter = self._requests.get(status)
         if counter is None:
-            counter = self._served[status] = RPC_REQUESTS.labels(self.subject, str(status))
+            counter = self._requests[status] = RPC_REQUESTS.labels(self.subject, str(status))
         counter.inc()
-        duration = self._served.get(0)
-        if duration is None:
-            duration = self._served[0] = RPC_REQUEST_DURATION.labels(self.subject)
-        duration.observe(elapsed)
+        self._duration.observe(elapsed)
 
     async def handle(self, msg: Msg, connection: Client) -> None:
         # The caller's trace (the gateway's request) continues here, so the use case's
