@@ -36,6 +36,11 @@ Record = dict[str, Any]
 PUBLISHED_RETENTION = timedelta(days=7)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 IN_CHUNKS = 50  # ``$in`` lists are sent in chunks; the local store's cost grows with their square
+# Documents cleared of their published events per update. On the local store an update
+# holds up the collection's inserts while it rewrites the documents' index entries: one
+# update of 36 documents took about 60 ms and set the p99 of the writes around it. Small
+# updates let the inserts in between go on.
+CLEAR_CHUNK = 8
 
 
 def outbox_record(event: _Envelope, headers: Mapping[str, str] | None = None) -> Record:
@@ -89,8 +94,8 @@ def events_of(record: Record) -> list[Record]:
     return [{"headers": headers, **item} if headers else item for item in items]
 
 
-def chunks(ids: Sequence[Any]) -> list[list[Any]]:
-    return [list(ids[i : i + IN_CHUNKS]) for i in range(0, len(ids), IN_CHUNKS)]
+def chunks(ids: Sequence[Any], size: int = IN_CHUNKS) -> list[list[Any]]:
+    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
 
 
 class Outbox:
@@ -230,7 +235,7 @@ class DocumentOutbox:
         ]
 
     async def clear(self, document_ids: Sequence[Any]) -> None:
-        for chunk in chunks(document_ids):
+        for chunk in chunks(document_ids, CLEAR_CHUNK):
             await self.collection.update_many(
                 {"_id": {"$in": chunk}}, {"$unset": {self.EVENTS: "", self.SINCE: ""}}
             )
