@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from faststream.nats import NatsBroker
@@ -216,3 +216,18 @@ async def serve_until_stopped(
                 "duration_ms": round((time.monotonic() - began) * 1000),
             },
         )
+
+
+def run_service(main: Coroutine[Any, Any, None]) -> None:
+    """Run a service process's main coroutine, on uvloop where it is installed. Most of a
+    service's CPU per message is the event loop and the socket calls around it; uvloop cut
+    the journal's CPU per request by about 6% (bench/RESULTS.md, the 12:57 to 13:18 runs)."""
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    try:
+        import uvloop
+    except ImportError:  # not built for every platform; the standard loop does the same work
+        pass
+    else:
+        loop_factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(main)

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import asyncio
+from flowlearn_shared.runtime import run_service
 
 from flowlearn_journal.bootstrap import run
 
 
 def main() -> None:
-    asyncio.run(run())
+    run_service(run())
 
 
 if __name__ == "__main__":
