@@ -199,6 +199,11 @@ async def test_erasure_deletes_what_they_wrote_when_asked(system: System, nc: Cl
     for post_id in (made.alice_post, made.alice_lesson):
         reply = await call(nc, R.SHARING_GET_POST, {"actor": b, "post_id": post_id})
         assert reply["problem"]["status"] == 404
+    # Bob's comment and reaction on her post went with it, not left behind in the store.
+    her_posts = {"post_id": {"$in": [made.alice_post, made.alice_lesson]}}
+    for db in system.databases():
+        for name in ("comments", "post_reactions"):
+            assert await db[name].count_documents(her_posts) == 0, f"{db.name}.{name}"
     gone = await call(nc, R.SHARING_GET_QUESTION, {"actor": b, "question_id": made.alice_question})
     assert gone["problem"]["status"] == 404  # with Bob's answer on it
     question = await ok(nc, R.SHARING_GET_QUESTION, {"actor": b, "question_id": made.bob_question})

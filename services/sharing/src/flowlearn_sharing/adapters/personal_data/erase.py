@@ -145,11 +145,21 @@ class SharingEraser:
                 },
             )
             return kept.modified_count
+
+        def step(post: Document) -> Step:
+            # A post goes with its reactions and comments in one transaction: none is left
+            # behind, even one written while it goes.
+            async def work(session: AsyncClientSession) -> bool:
+                children = {"post_id": post["_id"]}
+                await self.db["post_reactions"].delete_many(children, session=session)
+                await self.db["comments"].delete_many(children, session=session)
+                gone = await posts.delete_one({"_id": post["_id"]}, session=session)
+                return bool(gone.deleted_count)
+
+            return work
+
         ids = await posts.distinct("_id", {"author_id": user_id})
-        # Children first, so a repeated run still finds the posts they belong to.
-        await self.db["post_reactions"].delete_many({"post_id": {"$in": ids}})
-        await self.db["comments"].delete_many({"post_id": {"$in": ids}})
-        return (await posts.delete_many({"_id": {"$in": ids}})).deleted_count
+        return await self._each([{"_id": post_id} for post_id in ids], step)
 
     async def _answers(self, user_id: str, delete: bool) -> int:
         answers = self.db["answers"]
