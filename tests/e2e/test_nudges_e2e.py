@@ -14,8 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+from flowlearn_cli.stack import Stack
 from flowlearn_cli.tokens import make_token
 from flowlearn_gateway.domain.hooks import signature
+from metrics_support import caught_up
 
 pytestmark = pytest.mark.e2e
 
@@ -31,10 +33,14 @@ def auth(user: str, role: str = "member") -> dict[str, str]:
     return {"Authorization": f"Bearer {make_token(user, role)}"}
 
 
-def eventually(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+def eventually(
+    check: Callable[[], Any], what: str | Callable[[], str], timeout: float = 60.0
+) -> Any:
     deadline = time.monotonic() + timeout
     while not (result := check()):
-        assert time.monotonic() < deadline, f"gave up waiting: {what}"
+        assert time.monotonic() < deadline, (
+            f"gave up waiting: {what if isinstance(what, str) else what()}"
+        )
         time.sleep(0.3)
     return result
 
@@ -67,7 +73,9 @@ def inbox(api: httpx.Client, user: str) -> list[dict[str, Any]]:
     return items
 
 
-def test_a_campaign_reaches_the_live_stream_and_counts_responses(api: httpx.Client) -> None:
+def test_a_campaign_reaches_the_live_stream_and_counts_responses(
+    api: httpx.Client, stack: Stack
+) -> None:
     mgr = new_id("mgr")
     members = [new_id("member") for _ in range(5)]
     for member in members:
@@ -80,6 +88,9 @@ def test_a_campaign_reaches_the_live_stream_and_counts_responses(api: httpx.Clie
             f"/v1/teams/{team_id}/members", json={"user_id": member}, headers=auth(mgr, "manager")
         )
         assert added.status_code == 200, added.text
+    # A team campaign goes to the members the nudges service knows of when it plans the
+    # campaign; it learns them from the team's events, a moment after the API call.
+    eventually(lambda: caught_up(stack, "nudges"), "nudges has read the team's events")
     message = f"Share one thing you learned this sprint ({uuid.uuid4().hex[:6]})"
     body = {"type": "custom", "message": message, "audience": f"team:{team_id}"}
     # Someone else's manager is refused whatever they try.
@@ -113,13 +124,16 @@ def test_a_campaign_reaches_the_live_stream_and_counts_responses(api: httpx.Clie
     shared = api.post("/v1/posts", json=post | {"nudge_id": item["id"]}, headers=auth(ana))
     assert shared.status_code == 201, shared.text
 
+    seen: list[dict[str, Any]] = []
+
     def counted() -> dict[str, Any] | None:
         response = api.get(f"/v1/nudges/campaigns/{campaign_id}", headers=auth(mgr, "manager"))
         assert response.status_code == 200, response.text
         stats: dict[str, Any] = response.json()
+        seen[:] = [stats]
         return stats if stats["delivered"] == 5 and stats["acted"] == 1 else None
 
-    stats = eventually(counted, "every member reached and one acted", timeout=60)
+    stats = eventually(counted, lambda: f"every member reached and one acted: {seen}", 60)
     assert stats["recipients"] == 5
     assert stats["suppressed"] is False
     assert not any(member in json.dumps(stats) for member in members)
@@ -130,11 +144,16 @@ def test_a_campaign_reaches_the_live_stream_and_counts_responses(api: httpx.Clie
     assert peek.status_code == 404
 
 
-def test_a_closed_incident_asks_its_participants_to_reflect(api: httpx.Client) -> None:
+def test_a_closed_incident_asks_its_participants_to_reflect(
+    api: httpx.Client, stack: Stack
+) -> None:
     responders = [new_id("responder") for _ in range(2)]
     bystander = new_id("bystander")
     for person in [*responders, bystander]:
         working_all_day(api, person)
+    # Their working hours reach nudges as events; a nudge planned before would wait for
+    # the default hours.
+    eventually(lambda: caught_up(stack, "nudges"), "nudges has read their profiles")
     event = {
         "specversion": "1.0",
         "id": new_id("inc-event"),

@@ -18,7 +18,7 @@ import pytest
 from flowlearn_cli import servers
 from flowlearn_cli.stack import Stack
 from flowlearn_cli.tokens import make_token
-from prometheus_client.parser import text_string_to_metric_families
+from metrics_support import scrape, value
 
 pytestmark = pytest.mark.e2e
 
@@ -29,23 +29,6 @@ NUDGES_JOURNAL_CONSUMER = "nudges-journal-activity"
 
 def auth(user: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {make_token(user, 'member')}"}
-
-
-def scrape(url: str) -> dict[str, list[tuple[dict[str, str], float]]]:
-    response = httpx.get(url, timeout=10)
-    assert response.status_code == 200, url
-    assert response.headers["content-type"].startswith("text/plain")
-    found: dict[str, list[tuple[dict[str, str], float]]] = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            found.setdefault(sample.name, []).append((sample.labels, sample.value))
-    return found
-
-
-def value(
-    samples: dict[str, list[tuple[dict[str, str], float]]], name: str, **labels: str
-) -> float:
-    return sum(v for found, v in samples.get(name, []) if labels.items() <= found.items())
 
 
 def wait_for(check: Callable[[], bool], within: float = 30.0, what: str = "condition") -> None:

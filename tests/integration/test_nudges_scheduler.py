@@ -242,9 +242,10 @@ async def test_two_replicas_deliver_each_nudge_once_and_retake_a_dead_replicas_l
     stuck = [n for n in await first.nudges.get_many(ids) if n.status == NudgeStatus.SCHEDULED]
     assert len(stuck) == 20  # leased by the dead replica: nobody touches them yet
     assert {n.id for n in stuck} == {n.id for n in leased}
-    assert len(delivered[0]) + len(delivered[1]) == 180
-    assert delivered[0], "both replicas take a share"
-    assert delivered[1], "both replicas take a share"
+    # Every free nudge delivered by exactly one of the two. How many each gets is a race:
+    # on an idle machine one may honestly take them all, so no share is asserted.
+    assert not set(delivered[0]) & set(delivered[1])
+    assert sorted(delivered[0] + delivered[1]) == sorted(ids - {n.id for n in stuck})
 
     clock.advance(seconds=61)  # the dead replica's leases run out
     retaken = await drain_together((first, second), ids, clock.now)
