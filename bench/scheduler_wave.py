@@ -11,8 +11,9 @@ nudges process at most 300 MB RSS.
 Flowlearn: ``python -m flowlearn_nudges`` as deployed (scheduler, consumers, outbox relay,
 campaign and channel loops), its scheduler settings unless given. Baseline
 (``bench.wave_baseline``): a process finding due nudges and marking each batch delivered
-with one ``update_many``, nothing else. Each gets its own database on the same SecantusDB,
-one after the other. CPU is the process's own over each phase (``/proc``), RSS its peak.
+with one ``update_many``, nothing else. Each gets its own nats-server and SecantusDB (the
+same builds), one after the other. CPU is the process's own over each phase (``/proc``),
+RSS its peak.
 """
 
 from __future__ import annotations
@@ -53,9 +54,13 @@ async def measure_all(args: argparse.Namespace) -> tuple[Run, Run, str]:
         f"{min(len(pop.zones), pop.wave)} zones, {pop.offsets(pop.wave_members(), now)} "
         "UTC offsets"
     )
-    with local_servers(keep=args.keep) as srv, progress_bars() as progress:
-        base = await measure(BASELINE, srv, pop, args, progress)
-        flow = await measure(FLOWLEARN, srv, pop, args, progress)
+    # Each target on servers started for it: SecantusDB's CPU per write grows over its
+    # process's life, so the second would pay for the first's 100,000 people and its wave.
+    with progress_bars() as progress:
+        with local_servers(keep=args.keep) as srv:
+            base = await measure(BASELINE, srv, pop, args, progress)
+        with local_servers(keep=args.keep) as srv:
+            flow = await measure(FLOWLEARN, srv, pop, args, progress)
     return flow, base, spread
 
 
