@@ -94,12 +94,8 @@ async def test_each_delivery_has_its_own_trace_from_scheduler_to_open_streams(
     await hub.start(nc)
     streams = {user: hub.open(user) for user in users[:2]}
 
-    await nudges.start()
-    delivered: list[str] = []
-    while (report := await nudges.scheduler.tick()).claimed:
-        delivered += report.delivered
-    assert sorted(delivered) == sorted(sent)
-
+    # Capture before anything is delivered: the relay may publish, and the hub push,
+    # while the scheduler is still ticking.
     lines = JsonLines()
     gateway_log = logging.getLogger("flowlearn.gateway.notifications")
     gateway_log.addHandler(lines)
@@ -114,6 +110,11 @@ async def test_each_delivery_has_its_own_trace_from_scheduler_to_open_streams(
     gateway_log.disabled = False
     logging.disable(logging.NOTSET)
     try:
+        await nudges.start()
+        delivered: list[str] = []
+        while (report := await nudges.scheduler.tick()).claimed:
+            delivered += report.delivered
+        assert sorted(delivered) == sorted(sent)
         for _ in range(200):  # the relay publishes within its poll
             if len(published) == len(sent) and all(s.queue.qsize() for s in streams.values()):
                 break
