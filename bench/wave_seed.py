@@ -26,9 +26,11 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from flowlearn_nudges.adapters.nudge_repository import NEVER, NudgeRepository, to_document
 from flowlearn_nudges.adapters.people_repository import PeopleRepository, _schedule_doc
+from flowlearn_nudges.adapters.sealed import SecretBox, decode_key
 from flowlearn_nudges.domain.catalogue import Origin, Timing
 from flowlearn_nudges.domain.nudge import Nudge
 from flowlearn_nudges.domain.schedule import PersonSchedule
+from flowlearn_nudges.settings import DEV_DESTINATIONS_KEY
 from flowlearn_shared.contracts.nudges import NudgeStatus, NudgeType
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -159,7 +161,9 @@ async def seed_backlog(
     try:
         db = client[database]
         await NudgeRepository(db).ensure_indexes()
-        await PeopleRepository(db).ensure_indexes()
+        # Only its indexes: the people seeded here have default preferences, nothing sealed.
+        unused = SecretBox(decode_key(DEV_DESTINATIONS_KEY))
+        await PeopleRepository(db, unused).ensure_indexes()
         if with_people:
             people = (person_doc(i, pop.schedules[pop.zone_of(i)], now) for i in range(pop.people))
             await insert(db, "people", people, tick)

@@ -8,6 +8,7 @@ by running the services themselves as their own NATS users.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import re
@@ -295,6 +296,10 @@ def test_services_run_as_their_own_nats_users(
                     FLOWLEARN_GATEWAY_HTTP_PORT=str(http_port),
                     FLOWLEARN_JWT_SECRET=secrets.token_hex(32),
                 )
+            if name == "nudges":
+                env["FLOWLEARN_NUDGES_DESTINATIONS_KEY"] = base64.b64encode(
+                    secrets.token_bytes(32)
+                ).decode()
             with (tmp_path / f"{name}.log").open("wb") as log:
                 processes[name] = subprocess.Popen(
                     [sys.executable, "-m", f"flowlearn_{name}"],

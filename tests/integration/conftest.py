@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import nats
 import pytest
 from flowlearn_journal.bootstrap import Journal, bootstrap
 from flowlearn_journal.settings import JournalSettings
+from flowlearn_nudges.bootstrap import Nudges
+from flowlearn_nudges.bootstrap import bootstrap as bootstrap_nudges
 from flowlearn_sharing.bootstrap import Sharing
 from flowlearn_sharing.bootstrap import bootstrap as bootstrap_sharing
 from flowlearn_sharing.settings import SharingSettings
 from nats.aio.client import Client
-from nudges_channel_support import Receiver
+from nudges_channel_support import FakeClock, Receiver
+from nudges_support import MakeNudges, nudges_settings
 
 
 @pytest.fixture
@@ -62,3 +66,31 @@ def receiver() -> Iterator[Receiver]:
     server = Receiver().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+async def make_nudges(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIterator[MakeNudges]:
+    """Nudges replicas on the test's database, scheduler, campaigns and channel sender
+    driven by hand; each is stopped at the end. Keyword arguments override settings."""
+    started: list[Nudges] = []
+
+    def make(clock: FakeClock | None = None, **overrides: Any) -> Nudges:
+        settings = nudges_settings(
+            nats_url,
+            mongodb_uri,
+            unique,
+            **{
+                "scheduler_enabled": False,
+                "campaigns_enabled": False,
+                "channels_enabled": False,
+                "channel_digest_gather_seconds": 0,
+                **overrides,
+            },
+        )
+        service = bootstrap_nudges(settings, clock=clock or FakeClock())
+        started.append(service)
+        return service
+
+    yield make
+    for service in started:
+        await service.stop()

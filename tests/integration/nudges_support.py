@@ -3,9 +3,14 @@ test, so tests sharing one NATS server and one database never see each other's w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from flowlearn_nudges.bootstrap import Nudges
 from flowlearn_nudges.settings import NudgesSettings
+
+# The ``make_nudges`` fixture (conftest.py): settings overrides in, a service out.
+MakeNudges = Callable[..., Nudges]
 
 
 def nudges_settings(

@@ -39,6 +39,9 @@ EXPORTS: dict[str, tuple[RpcSubject, type[BaseModel]]] = {
     "nudges": (R.NUDGES_EXPORT_PERSONAL_DATA, NudgesExport),
 }
 
+# Stored sealed; its owner's export shows it opened.
+SLACK_URL = "https://hooks.slack.com/services/T0/B0/alices-channel"
+
 
 @dataclass
 class System:
@@ -236,7 +239,8 @@ async def populate(nc: Client, alice: str, bob: str, carol: str) -> Made:
         {"actor": a, "experiment": {"team_id": team["id"], "title": "Pairing Fridays"}},
     )
     webhook = {"url": "http://127.0.0.1:9/hook", "secret": "s3cret-signing-key"}
-    preferences = {"daily_cap": 2, "destinations": {"webhook": webhook}}
+    slack = {"webhook_url": SLACK_URL}
+    preferences = {"daily_cap": 2, "destinations": {"webhook": webhook, "slack": slack}}
     await ok(nc, R.NUDGES_UPDATE_PREFERENCES, {"actor": a, "preferences": preferences})
     return Made(
         team["id"],

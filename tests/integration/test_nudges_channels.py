@@ -6,13 +6,12 @@ production, the webhook secret never shown)."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from flowlearn_cli import servers
 from flowlearn_nudges.adapters.channels.webhook import verify_signature
-from flowlearn_nudges.bootstrap import Nudges, bootstrap
+from flowlearn_nudges.bootstrap import Nudges
 from flowlearn_nudges.domain.catalogue import Origin
 from flowlearn_nudges.domain.nudge import NudgeSpec
 from flowlearn_shared.contracts.nudges import Channel, NudgeStatus, NudgeType
@@ -27,45 +26,27 @@ from nudges_channel_support import (
     put_preferences,
     smtp_server,
 )
-from nudges_support import nudges_settings
+from nudges_support import MakeNudges
 
 pytestmark = pytest.mark.integration
 
 SECRET = "s3cret-signing-key-0123456789"
-MakeService = Callable[..., Nudges]
 
 
 @pytest.fixture
-async def make_service(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIterator[MakeService]:
+def make_service(make_nudges: MakeNudges) -> MakeNudges:
     """Nudges replicas on one database; scheduler and channel sender are driven by hand."""
-    started: list[Nudges] = []
 
     def make(clock: FakeClock, **overrides: Any) -> Nudges:
-        settings = nudges_settings(
-            nats_url,
-            mongodb_uri,
-            unique,
-            **{
-                "env": "test",
-                "scheduler_enabled": False,
-                "campaigns_enabled": False,
-                "channels_enabled": False,
-                "channel_digest_gather_seconds": 0,
-                "hub_nudge_url": "https://hub.example/nudges/{id}",
-                **overrides,
-            },
+        return make_nudges(
+            clock, **{"hub_nudge_url": "https://hub.example/nudges/{id}", **overrides}
         )
-        service = bootstrap(settings, clock=clock)
-        started.append(service)
-        return service
 
-    yield make
-    for service in started:
-        await service.stop()
+    return make
 
 
 async def test_slack_gets_block_kit_and_the_inbox_shows_it_sent(
-    make_service: MakeService, nc: Client, receiver: Receiver, unique: str
+    make_service: MakeNudges, nc: Client, receiver: Receiver, unique: str
 ) -> None:
     clock = FakeClock()
     service = make_service(clock)
@@ -105,7 +86,7 @@ async def test_slack_gets_block_kit_and_the_inbox_shows_it_sent(
 
 
 async def test_scheduler_delivery_reaches_teams_as_an_adaptive_card(
-    make_service: MakeService, nc: Client, receiver: Receiver, unique: str
+    make_service: MakeNudges, nc: Client, receiver: Receiver, unique: str
 ) -> None:
     clock = FakeClock()
     service = make_service(clock)
@@ -149,7 +130,7 @@ async def test_scheduler_delivery_reaches_teams_as_an_adaptive_card(
 
 
 async def test_webhook_is_signed_and_its_secret_is_never_shown(
-    make_service: MakeService, nc: Client, receiver: Receiver, unique: str
+    make_service: MakeNudges, nc: Client, receiver: Receiver, unique: str
 ) -> None:
     clock = FakeClock()
     service = make_service(clock)
@@ -188,7 +169,7 @@ async def test_webhook_is_signed_and_its_secret_is_never_shown(
 
 
 async def test_a_webhook_needs_a_secret_and_a_listed_channel_its_destination(
-    make_service: MakeService, nc: Client, receiver: Receiver, unique: str
+    make_service: MakeNudges, nc: Client, receiver: Receiver, unique: str
 ) -> None:
     service = make_service(FakeClock())
     await service.start()
@@ -212,7 +193,7 @@ async def test_a_webhook_needs_a_secret_and_a_listed_channel_its_destination(
     assert got["channels"] == ["in_app"]
 
 
-async def test_email_arrives_over_smtp(make_service: MakeService, nc: Client, unique: str) -> None:
+async def test_email_arrives_over_smtp(make_service: MakeNudges, nc: Client, unique: str) -> None:
     port = servers.free_port()
     controller, mailbox = smtp_server(port)
     try:
@@ -252,7 +233,7 @@ async def test_email_arrives_over_smtp(make_service: MakeService, nc: Client, un
 
 
 async def test_a_digest_goes_out_as_one_message_at_the_digest_time(
-    make_service: MakeService, nc: Client, receiver: Receiver, unique: str
+    make_service: MakeNudges, nc: Client, receiver: Receiver, unique: str
 ) -> None:
     clock = FakeClock()  # Wednesday 10:00 UTC
     service = make_service(clock, channel_digest_gather_seconds=30)
@@ -304,7 +285,7 @@ async def test_a_digest_goes_out_as_one_message_at_the_digest_time(
 
 
 async def test_a_channel_turned_off_before_sending_is_not_used(
-    make_service: MakeService, nc: Client, receiver: Receiver, unique: str
+    make_service: MakeNudges, nc: Client, receiver: Receiver, unique: str
 ) -> None:
     clock = FakeClock()
     service = make_service(clock)

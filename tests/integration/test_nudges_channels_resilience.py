@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from flowlearn_nudges.bootstrap import Nudges, bootstrap
+from flowlearn_nudges.bootstrap import Nudges
 from flowlearn_nudges.domain.schedule import PersonSchedule
 from flowlearn_shared.contracts.nudges import Channel
 from nats.aio.client import Client
@@ -24,41 +23,22 @@ from nudges_channel_support import (
     inbox_item,
     put_preferences,
 )
-from nudges_support import nudges_settings
+from nudges_support import MakeNudges
 
 pytestmark = pytest.mark.integration
 
 SECRET = "s3cret-signing-key-0123456789"
-MakeService = Callable[..., Nudges]
 
 
 @pytest.fixture
-async def make_service(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIterator[MakeService]:
-    started: list[Nudges] = []
-
-    def make(clock: Callable[[], datetime], **overrides: Any) -> Nudges:
-        settings = nudges_settings(
-            nats_url,
-            mongodb_uri,
-            unique,
-            **{
-                "env": "test",
-                "scheduler_enabled": False,
-                "campaigns_enabled": False,
-                "channels_enabled": False,
-                "channel_digest_gather_seconds": 0,
-                "channel_backoff_base_seconds": 2.0,
-                "channel_poll_seconds": 0.05,
-                **overrides,
-            },
+def make_service(make_nudges: MakeNudges) -> MakeNudges:
+    def make(clock: FakeClock, **overrides: Any) -> Nudges:
+        return make_nudges(
+            clock,
+            **{"channel_backoff_base_seconds": 2.0, "channel_poll_seconds": 0.05, **overrides},
         )
-        service = bootstrap(settings, clock=clock)
-        started.append(service)
-        return service
 
-    yield make
-    for service in started:
-        await service.stop()
+    return make
 
 
 async def slack_to(nc: Client, user: str, url: str) -> None:
@@ -69,7 +49,7 @@ async def slack_to(nc: Client, user: str, url: str) -> None:
 
 
 async def test_a_failed_send_is_retried_with_backoff_then_succeeds(
-    make_service: MakeService, nc: Client, receiver: Receiver, unique: str
+    make_service: MakeNudges, nc: Client, receiver: Receiver, unique: str
 ) -> None:
     clock = FakeClock()
     service = make_service(clock)
@@ -105,7 +85,7 @@ async def test_a_failed_send_is_retried_with_backoff_then_succeeds(
 
 
 async def test_after_the_last_retry_the_delivery_is_failed_and_its_owner_sees_why(
-    make_service: MakeService, nc: Client, receiver: Receiver, unique: str
+    make_service: MakeNudges, nc: Client, receiver: Receiver, unique: str
 ) -> None:
     clock = FakeClock()
     service = make_service(clock, channel_max_attempts=3, channel_backoff_base_seconds=0)
@@ -128,7 +108,7 @@ async def test_after_the_last_retry_the_delivery_is_failed_and_its_owner_sees_wh
 
 
 async def test_an_endpoint_that_refuses_the_message_fails_at_once(
-    make_service: MakeService, nc: Client, receiver: Receiver, unique: str
+    make_service: MakeNudges, nc: Client, receiver: Receiver, unique: str
 ) -> None:
     clock = FakeClock()
     service = make_service(clock)
@@ -144,7 +124,7 @@ async def test_an_endpoint_that_refuses_the_message_fails_at_once(
 
 
 async def test_the_circuit_opens_after_repeated_failures_and_a_probe_closes_it(
-    make_service: MakeService, nc: Client, receiver: Receiver, unique: str
+    make_service: MakeNudges, nc: Client, receiver: Receiver, unique: str
 ) -> None:
     clock = FakeClock()
     service = make_service(
@@ -186,7 +166,7 @@ async def test_the_circuit_opens_after_repeated_failures_and_a_probe_closes_it(
 
 
 async def test_a_hanging_endpoint_does_not_delay_another_persons_delivery(
-    make_service: MakeService, nc: Client, receiver: Receiver, unique: str
+    make_service: MakeNudges, nc: Client, receiver: Receiver, unique: str
 ) -> None:
     clock = FakeClock()
     service = make_service(
@@ -234,7 +214,7 @@ async def _error_of(nc: Client, user: str, ids: list[str]) -> str | None:
 
 
 async def test_two_sender_replicas_send_each_delivery_once(
-    make_service: MakeService, nc: Client, receiver: Receiver, unique: str
+    make_service: MakeNudges, nc: Client, receiver: Receiver, unique: str
 ) -> None:
     clock = FakeClock()
     one = make_service(clock, channel_batch_size=5)
@@ -268,7 +248,7 @@ async def test_two_sender_replicas_send_each_delivery_once(
 
 
 async def test_a_send_due_in_quiet_hours_waits_for_them_to_end(
-    make_service: MakeService, nc: Client, receiver: Receiver, unique: str
+    make_service: MakeNudges, nc: Client, receiver: Receiver, unique: str
 ) -> None:
     clock = FakeClock(datetime(2026, 6, 10, 19, 0, tzinfo=UTC))  # Wednesday evening
     service = make_service(clock)

@@ -4,11 +4,12 @@ may change in between); in dev and test they are allowed. Real NATS and Secantus
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import base64
+import os
 from typing import Any
 
 import pytest
-from flowlearn_nudges.bootstrap import Nudges, bootstrap
+from flowlearn_nudges.bootstrap import Nudges
 from flowlearn_shared.contracts.nudges import Channel
 from nats.aio.client import Client
 from nudges_channel_support import (
@@ -18,7 +19,7 @@ from nudges_channel_support import (
     inbox_item,
     put_preferences,
 )
-from nudges_support import nudges_settings
+from nudges_support import MakeNudges
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +34,6 @@ INTERNAL = [
     "http://0.0.0.0/",
     "http://localhost:8080/",  # a name that resolves to loopback
 ]
-MakeService = Callable[..., Nudges]
 
 
 class FakeDns:
@@ -49,29 +49,14 @@ class FakeDns:
 
 
 @pytest.fixture
-async def make_service(nats_url: str, mongodb_uri: str, unique: str) -> AsyncIterator[MakeService]:
-    started: list[Nudges] = []
-
+def make_service(make_nudges: MakeNudges) -> MakeNudges:
     def make(env: str, **overrides: Any) -> Nudges:
-        settings = nudges_settings(
-            nats_url,
-            mongodb_uri,
-            unique,
-            **{
-                "env": env,
-                "scheduler_enabled": False,
-                "campaigns_enabled": False,
-                "channels_enabled": False,
-                **overrides,
-            },
+        # Production refuses the public development key.
+        return make_nudges(
+            env=env, destinations_key=base64.b64encode(os.urandom(32)).decode(), **overrides
         )
-        service = bootstrap(settings, clock=FakeClock())
-        started.append(service)
-        return service
 
-    yield make
-    for service in started:
-        await service.stop()
+    return make
 
 
 def destinations(url: str) -> dict[str, Any]:
@@ -83,7 +68,7 @@ def destinations(url: str) -> dict[str, Any]:
 
 
 async def test_production_refuses_internal_addresses_when_saved(
-    make_service: MakeService, nc: Client, unique: str
+    make_service: MakeNudges, nc: Client, unique: str
 ) -> None:
     await make_service("production").start()
     ana = f"ana-{unique}"
@@ -117,7 +102,7 @@ async def test_production_refuses_internal_addresses_when_saved(
     "url", ["file:///etc/passwd", "gopher://example.com/", "https://user:pw@example.com/hook"]
 )
 async def test_only_plain_http_urls_are_accepted(
-    make_service: MakeService, nc: Client, unique: str, url: str
+    make_service: MakeNudges, nc: Client, unique: str, url: str
 ) -> None:
     await make_service("production").start()
     reply = await put_preferences(
@@ -127,7 +112,7 @@ async def test_only_plain_http_urls_are_accepted(
 
 
 async def test_every_address_of_a_name_is_checked(
-    make_service: MakeService, nc: Client, unique: str
+    make_service: MakeNudges, nc: Client, unique: str
 ) -> None:
     service = make_service("production")
     dns = FakeDns()
@@ -161,7 +146,7 @@ async def test_every_address_of_a_name_is_checked(
 
 
 async def test_the_address_is_checked_again_when_sending(
-    make_service: MakeService, nc: Client, receiver: Receiver, unique: str
+    make_service: MakeNudges, nc: Client, receiver: Receiver, unique: str
 ) -> None:
     """DNS rebinding: public when saved, loopback by the time the message goes out."""
     clock = FakeClock()
@@ -190,7 +175,7 @@ async def test_the_address_is_checked_again_when_sending(
 
 
 async def test_dev_and_test_allow_local_addresses(
-    make_service: MakeService, nc: Client, receiver: Receiver, unique: str
+    make_service: MakeNudges, nc: Client, receiver: Receiver, unique: str
 ) -> None:
     clock = FakeClock()
     service = make_service("test")

@@ -25,6 +25,7 @@ from flowlearn_shared.events import (
 from flowlearn_shared.subjects import EVENTS_STREAM, EventSubject, RpcSubject
 from nats.aio.client import Client
 from personal_data_support import (
+    SLACK_URL,
     System,
     acked,
     assert_empty,
@@ -80,6 +81,7 @@ async def test_each_service_exports_its_part_of_a_persons_data(system: System, n
     webhook = nudges.preferences.destinations.webhook
     assert webhook.secret is None
     assert webhook.has_secret is True
+    assert nudges.preferences.destinations.slack.webhook_url == SLACK_URL
     assert "s3cret-signing-key" not in json.dumps(
         [p.model_dump(mode="json") for p in mine.values()]
     )

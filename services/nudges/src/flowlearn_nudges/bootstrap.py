@@ -42,6 +42,7 @@ from flowlearn_nudges.adapters.people_repository import PeopleRepository
 from flowlearn_nudges.adapters.personal_data import NudgesPersonalData
 from flowlearn_nudges.adapters.repository import ActivityRepository
 from flowlearn_nudges.adapters.rule_repository import RuleRepository
+from flowlearn_nudges.adapters.sealed import SecretBox, decode_key
 from flowlearn_nudges.channel_bootstrap import Channels, build_channels
 from flowlearn_nudges.domain.rules import DEFAULT_RULES
 from flowlearn_nudges.entrypoints import messaging
@@ -125,6 +126,14 @@ class Nudges:
         await self.mongo.close()
 
 
+def secret_box(settings: NudgesSettings) -> SecretBox:
+    """What seals people's channel credentials, from the destinations keys in settings."""
+    return SecretBox(
+        decode_key(settings.destinations_key.get_secret_value()),
+        [decode_key(key.get_secret_value()) for key in settings.destinations_previous_keys],
+    )
+
+
 def bootstrap(settings: NudgesSettings | None = None, clock: Clock = utc_now) -> Nudges:
     settings = settings or NudgesSettings()
     broker = make_broker(settings, SERVICE)
@@ -135,7 +144,8 @@ def bootstrap(settings: NudgesSettings | None = None, clock: Clock = utc_now) ->
     uow = UnitOfWork(mongo, relay)
     activity = ActivityRepository(db)
     nudges = NudgeRepository(db)
-    people = PeopleRepository(db)
+    box = secret_box(settings)
+    people = PeopleRepository(db, box)
     rules = RuleRepository(db)
     planner = Planner(nudges, people, activity, clock)
     reactions = Reactions(
@@ -178,7 +188,7 @@ def bootstrap(settings: NudgesSettings | None = None, clock: Clock = utc_now) ->
         await reactions.on_people(event, session)
         await campaigns.on_people(event, session)
 
-    personal_data = NudgesPersonalDataService(NudgesPersonalData(db), ErasedPeople(db))
+    personal_data = NudgesPersonalDataService(NudgesPersonalData(db, box), ErasedPeople(db))
     processed_erasures = ProcessedEvents(mongo, db, settings.erasure_consumer)
     on_erasure = ErasureConsumer(
         SERVICE,

@@ -1,12 +1,22 @@
 from __future__ import annotations
 
+from typing import Self
+
 from flowlearn_shared.settings import ServiceSettings
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
+
+from flowlearn_nudges.adapters.sealed import decode_key
+
+# Seals channel credentials in dev and test only; any other env refuses it.
+DEV_DESTINATIONS_KEY = "Zmxvd2xlYXJuLWRldi1rZXktbm90LWZvci1wcm9kISE="
 
 
 class NudgesSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="FLOWLEARN_NUDGES_", extra="ignore")
+    # Errors must not echo inputs: they include keys and URLs with credentials.
+    model_config = SettingsConfigDict(
+        env_prefix="FLOWLEARN_NUDGES_", extra="ignore", hide_input_in_errors=True
+    )
 
     database: str = "flowlearn_nudges"
     # One durable consumer per purpose, shared by every replica of the service.
@@ -62,3 +72,22 @@ class NudgesSettings(ServiceSettings):
     smtp_starttls: bool = True
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
+    # Seals Slack/Teams webhook URLs and webhook secrets at rest (adapters/sealed.py): 32
+    # random bytes, base64 (`openssl rand -base64 32`). On rotation the old key moves to
+    # ``destinations_previous_keys`` (a JSON list) until ``flowlearn-nudges-reseal`` has run.
+    destinations_key: SecretStr = SecretStr(DEV_DESTINATIONS_KEY)
+    destinations_previous_keys: list[SecretStr] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _keys_fit_for_env(self) -> Self:
+        for key in (self.destinations_key, *self.destinations_previous_keys):
+            decode_key(key.get_secret_value())
+        # The development key is public: outside dev and test it would seal nothing.
+        if self.env not in ("dev", "test") and (
+            self.destinations_key.get_secret_value() == DEV_DESTINATIONS_KEY
+        ):
+            raise ValueError(
+                f"destinations_key must be set to 32 random bytes in base64 when env is "
+                f"{self.env!r} (openssl rand -base64 32)"
+            )
+        return self

@@ -3,6 +3,7 @@ preferences, and team memberships (from team events, to find a person's managers
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -11,6 +12,13 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from flowlearn_nudges.adapters.sealed import (
+    SecretBox,
+    UnopenableValue,
+    open_preferences,
+    reseal_preferences,
+    seal_preferences,
+)
 from flowlearn_nudges.domain.model import Person
 from flowlearn_nudges.domain.schedule import PersonSchedule
 
@@ -42,17 +50,29 @@ def _schedule(doc: Document | None) -> PersonSchedule:
     )
 
 
-def _person(user_id: str, doc: Document | None) -> Person:
+def _person(user_id: str, doc: Document | None, box: SecretBox) -> Person:
     if doc is None:
         return Person(user_id)
     since = {k: date.fromisoformat(v) for k, v in (doc.get("rrule_since") or {}).items()}
     raw = doc.get("preferences")
-    preferences = NudgePreferences.model_validate(raw) if raw else NudgePreferences()
+    preferences = (
+        NudgePreferences.model_validate(open_preferences(box, user_id, raw))
+        if raw
+        else NudgePreferences()
+    )
     return Person(user_id, _schedule(doc.get("schedule")), preferences, since)
 
 
+@dataclass
+class ResealReport:
+    people: int = 0  # people with stored preferences
+    resealed: int = 0
+    unopenable: list[str] = field(default_factory=list)
+
+
 class PeopleRepository:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], box: SecretBox) -> None:
+        self.box = box
         self.people = db["people"]
         self.memberships = db["team_memberships"]
         self.locks = db["person_locks"]
@@ -77,7 +97,7 @@ class PeopleRepository:
 
     async def get(self, user_id: str, session: Session = None) -> Person:
         doc = await self.people.find_one({"_id": user_id}, session=session)
-        return _person(user_id, doc)
+        return _person(user_id, doc, self.box)
 
     async def get_many(self, user_ids: set[str], session: Session = None) -> dict[str, Person]:
         """Each of ``user_ids`` (defaults for one not known), 50 to a read."""
@@ -86,7 +106,7 @@ class PeopleRepository:
         for i in range(0, len(ordered), _IN_CHUNK):  # ``$in`` costs grow with its square
             query = {"_id": {"$in": ordered[i : i + _IN_CHUNK]}}
             docs |= {doc["_id"]: doc async for doc in self.people.find(query, session=session)}
-        return {user_id: _person(user_id, docs.get(user_id)) for user_id in user_ids}
+        return {user_id: _person(user_id, docs.get(user_id), self.box) for user_id in user_ids}
 
     async def known(self, user_id: str, session: Session = None) -> bool:
         return await self.people.count_documents({"_id": user_id}, limit=1, session=session) > 0
@@ -138,7 +158,9 @@ class PeopleRepository:
             {"_id": user_id},
             {
                 "$set": {
-                    "preferences": preferences.model_dump(mode="json"),
+                    "preferences": seal_preferences(
+                        self.box, user_id, preferences.model_dump(mode="json")
+                    ),
                     "rrule_since": {k: v.isoformat() for k, v in rrule_since.items()},
                 },
                 "$setOnInsert": {
@@ -150,6 +172,28 @@ class PeopleRepository:
             upsert=True,
             session=session,
         )
+
+    async def reseal(self) -> ResealReport:
+        """Seal again under the current key every credential that is not (stored before
+        sealing, or under a previous key), so previous keys can be retired. A person whose
+        preferences changed meanwhile is left as saved (saving seals with the current key);
+        one with a value no key opens is counted and left untouched."""
+        report = ResealReport()
+        async for doc in self.people.find({"preferences": {"$type": "object"}}, {"preferences": 1}):
+            report.people += 1
+            try:
+                resealed = reseal_preferences(self.box, doc["_id"], doc["preferences"])
+            except UnopenableValue:
+                report.unopenable.append(doc["_id"])
+                continue
+            if resealed is None:
+                continue
+            result = await self.people.update_one(
+                {"_id": doc["_id"], "preferences": doc["preferences"]},
+                {"$set": {"preferences": resealed}},
+            )
+            report.resealed += result.modified_count
+        return report
 
     async def set_membership(
         self,

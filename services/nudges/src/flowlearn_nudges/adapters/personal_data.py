@@ -18,6 +18,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from flowlearn_nudges.adapters.nudge_repository import from_document
+from flowlearn_nudges.adapters.sealed import SecretBox, open_preferences
 from flowlearn_nudges.domain.nudge import Nudge
 
 Document = dict[str, Any]
@@ -34,7 +35,8 @@ class NudgesData:
 
 
 class NudgesPersonalData:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], box: SecretBox) -> None:
+        self.box = box
         self.people = db["people"]
         self.person_locks = db["person_locks"]
         self.nudges = db["nudges"]
@@ -72,8 +74,11 @@ class NudgesPersonalData:
             )
             async for doc in communities
         ]
+        person = await self.people.find_one({"_id": user_id})
+        if person and person.get("preferences"):
+            person["preferences"] = open_preferences(self.box, user_id, person["preferences"])
         return NudgesData(
-            person=await self.people.find_one({"_id": user_id}),
+            person=person,
             nudges=[from_document(doc) async for doc in nudges],
             activity=ActivityExport(
                 entries_written=int(activity.get("entries_written", 0)),
