@@ -26,8 +26,9 @@ from flowlearn_nudges.adapters.channels.url_guard import Resolver, UrlGuard, sys
 from flowlearn_nudges.adapters.channels.webhook import WebhookSender
 from flowlearn_nudges.adapters.people_repository import PeopleRepository
 from flowlearn_nudges.domain.delivery import CircuitBreaker
-from flowlearn_nudges.service_layer.delivery import ChannelDispatcher, SenderConfig
+from flowlearn_nudges.service_layer.delivery import ChannelDispatcher
 from flowlearn_nudges.service_layer.destinations import Destinations
+from flowlearn_nudges.service_layer.sender_config import SenderConfig
 from flowlearn_nudges.settings import NudgesSettings
 
 
