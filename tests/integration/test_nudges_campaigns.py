@@ -301,3 +301,72 @@ async def test_send_at_in_the_future_is_the_earliest_moment(
     nudges = await campaign_nudges(service, reply["result"]["id"], len(people))
     assert all(n.wanted_at == send_at for n in nudges)
     assert all(n.due_at is not None and n.due_at >= send_at for n in nudges)
+
+
+async def member_being_added(
+    service: Nudges, nc: Client, team_id: str, lead: str, user: str, at: datetime
+) -> asyncio.Event:
+    """Publish ``user`` joining the team and hold nudges in the middle of applying it
+    until the returned event is set."""
+    holding, release = asyncio.Event(), asyncio.Event()
+    apply = service.people.set_membership
+
+    async def slow(team: str, user_id: str, *args: Any) -> bool:
+        if user_id == user:
+            holding.set()
+            await release.wait()
+        return await apply(team, user_id, *args)
+
+    service.people.set_membership = slow  # type: ignore[method-assign]
+    data = TeamMembershipData(
+        team_id=team_id, team_name=team_id, user_id=user, role="member", changed_by=lead
+    )
+    await publish(nc, TeamMemberAdded(source="tests", subject=user, time=at, data=data))
+    await asyncio.wait_for(holding.wait(), 20)
+    return release
+
+
+async def test_a_member_added_just_before_a_campaign_is_among_its_recipients(
+    service: Nudges, nc: Client, ask: Ask, clock: FakeClock, unique: str
+) -> None:
+    mgr, dana = f"mgr-{unique}", f"dana-{unique}"
+    members = [f"j{i}-{unique}" for i in range(5)]
+    team_id = f"t-{unique}"
+    await team(service, nc, team_id, mgr, members, clock.now - timedelta(hours=1))
+    release = await member_being_added(service, nc, team_id, mgr, dana, clock.now)
+    reply = await ask(
+        RpcSubject.NUDGES_CREATE_CAMPAIGN, mgr, ["manager"], campaign=campaign(f"team:{team_id}")
+    )
+    campaign_id = reply["result"]["id"]
+
+    await asyncio.sleep(1.0)  # five planning rounds: none plans it without Dana
+    stats = await ask(RpcSubject.NUDGES_GET_CAMPAIGN, mgr, ["manager"], campaign_id=campaign_id)
+    assert stats["result"]["status"] == "scheduling"
+    assert await service.nudges.nudges.count_documents({"context.campaign_id": campaign_id}) == 0
+
+    release.set()
+    nudges = await campaign_nudges(service, campaign_id, len(members) + 1)
+    assert sorted(n.user_id for n in nudges) == sorted([*members, dana])
+
+
+async def test_a_campaign_waits_for_membership_events_only_so_long(
+    service: Nudges, nc: Client, ask: Ask, clock: FakeClock, unique: str
+) -> None:
+    mgr, dana = f"mgr-{unique}", f"dana-{unique}"
+    members = [f"k{i}-{unique}" for i in range(5)]
+    team_id = f"t-{unique}"
+    await team(service, nc, team_id, mgr, members, clock.now - timedelta(hours=1))
+    release = await member_being_added(service, nc, team_id, mgr, dana, clock.now)
+    try:
+        reply = await ask(
+            RpcSubject.NUDGES_CREATE_CAMPAIGN,
+            mgr,
+            ["manager"],
+            campaign=campaign(f"team:{team_id}"),
+        )
+        # Membership events stuck for longer than the wait (30 s): planned with whom it knows.
+        clock.now += timedelta(seconds=31)
+        nudges = await campaign_nudges(service, reply["result"]["id"], len(members))
+        assert sorted(n.user_id for n in nudges) == sorted(members)
+    finally:
+        release.set()

@@ -37,6 +37,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from flowlearn_nudges.adapters.campaign_repository import Audiences, CampaignRepository
+from flowlearn_nudges.adapters.event_progress import ConsumerProgress
 from flowlearn_nudges.adapters.nudge_repository import NudgeRepository
 from flowlearn_nudges.adapters.people_repository import PeopleRepository
 from flowlearn_nudges.adapters.personal_data import NudgesPersonalData
@@ -181,6 +182,8 @@ def bootstrap(settings: NudgesSettings | None = None, clock: Clock = utc_now) ->
         lease=timedelta(seconds=settings.campaign_lease_seconds),
         batch_size=settings.campaign_batch_size,
         poll_seconds=settings.campaign_poll_seconds,
+        progress=ConsumerProgress(broker, settings.people_consumer),
+        audience_wait=timedelta(seconds=settings.campaign_audience_wait_seconds),
     )
     processed_work = ProcessedEvents(mongo, db, settings.work_consumer)
 

@@ -42,6 +42,9 @@ class NudgesSettings(ServiceSettings):
     campaign_poll_seconds: float = Field(default=5.0, gt=0)
     campaign_lease_seconds: float = Field(default=120.0, ge=1)
     campaign_batch_size: int = Field(default=100, ge=1, le=1000)
+    # A campaign to a team, community or everyone waits for the membership events published
+    # before it to be applied, but never longer than this.
+    campaign_audience_wait_seconds: float = Field(default=30.0, ge=0)
 
     # Outside channels (Slack, Teams, webhook, e-mail): a sender loop in every replica,
     # leasing pending channel deliveries as the scheduler leases due nudges.

@@ -41,6 +41,7 @@ def to_document(campaign: Campaign) -> Document:
         "created_at": campaign.created_at,
         "status": str(campaign.status),
         "recipients": campaign.recipients,
+        "audience_as_of": campaign.audience_as_of,
         "lease_until": NEVER,
         "lease_owner": None,
     }
@@ -57,6 +58,7 @@ def from_document(doc: Document) -> Campaign:
         created_at=doc["created_at"],
         status=CampaignStatus(doc["status"]),
         recipients=doc.get("recipients"),
+        audience_as_of=doc.get("audience_as_of"),
     )
 
 
@@ -79,12 +81,30 @@ class CampaignRepository:
         return None if doc is None else from_document(doc)
 
     async def claim_unscheduled(
-        self, now: datetime, lease: timedelta, owner: str
+        self,
+        now: datetime,
+        lease: timedelta,
+        owner: str,
+        *,
+        read_through: int | None = None,
+        audience_wait: timedelta = timedelta(0),
     ) -> Campaign | None:
         """Lease one campaign whose nudges are not planned yet; one replica at a time, and
-        another takes it over when a replica dies before it finished."""
+        another takes it over when a replica dies before it finished. Only a campaign whose
+        audience the events read so far (``read_through``) cover, or that has waited
+        ``audience_wait`` for them."""
+        ready: list[Document] = [
+            {"audience_as_of": None},
+            {"created_at": {"$lte": now - audience_wait}},
+        ]
+        if read_through is not None:
+            ready.append({"audience_as_of": {"$lte": read_through}})
         doc = await self.campaigns.find_one_and_update(
-            {"status": str(CampaignStatus.SCHEDULING), "lease_until": {"$lt": now}},
+            {
+                "status": str(CampaignStatus.SCHEDULING),
+                "lease_until": {"$lt": now},
+                "$or": ready,
+            },
             {"$set": {"lease_until": now + lease, "lease_owner": owner}},
             sort=[("created_at", ASCENDING)],
             return_document=ReturnDocument.AFTER,

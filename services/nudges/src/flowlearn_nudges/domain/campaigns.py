@@ -84,6 +84,9 @@ class Campaign:
     created_at: datetime
     status: CampaignStatus = CampaignStatus.SCHEDULING
     recipients: int | None = None
+    # The audience is known from events (team and community memberships, people met):
+    # the position in the event log its planning must have read through. None: no wait.
+    audience_as_of: int | None = None
 
     def may_be_seen_by(self, user_id: str, roles: Iterable[str]) -> bool:
         return user_id == self.created_by or bool(VIEWER_ROLES & set(roles))

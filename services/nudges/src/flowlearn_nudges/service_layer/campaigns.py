@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 from uuid import uuid4
 
 from flowlearn_shared.background import BackgroundLoop
@@ -41,6 +42,14 @@ log = logging.getLogger("flowlearn.nudges.campaigns")
 Clock = Callable[[], datetime]
 
 
+class AudienceProgress(Protocol):
+    """How far the events that tell who is in a team or community have been read."""
+
+    async def position(self) -> int | None: ...  # the event log's end now
+
+    async def read_through(self) -> int | None: ...  # every event up to here is applied
+
+
 class CampaignService(BackgroundLoop):
     task_name = "campaign-scheduler"
 
@@ -56,6 +65,8 @@ class CampaignService(BackgroundLoop):
         lease: timedelta = timedelta(seconds=120),
         batch_size: int = 100,
         poll_seconds: float = 5.0,
+        progress: AudienceProgress | None = None,
+        audience_wait: timedelta = timedelta(seconds=30),
     ) -> None:
         self.campaigns = campaigns
         self.audiences = audiences
@@ -66,6 +77,8 @@ class CampaignService(BackgroundLoop):
         self.lease = lease
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.progress = progress
+        self.audience_wait = audience_wait
         self._wake = asyncio.Event()
 
     async def create(self, request: CreateCampaignRequest) -> CampaignCreated:
@@ -80,6 +93,11 @@ class CampaignService(BackgroundLoop):
         except NotAllowed as exc:
             raise Forbidden(str(exc)) from None
         now = self.clock()
+        # A team, community or the organisation is known from events: planning waits until
+        # those published before now are applied (a member added a moment ago included).
+        as_of = None
+        if audience.kind != AudienceKind.PEOPLE and self.progress is not None:
+            as_of = await self.progress.position()
         campaign = Campaign(
             id=str(uuid4()),
             created_by=actor.user_id,
@@ -88,6 +106,7 @@ class CampaignService(BackgroundLoop):
             audience=data.audience,
             send_at=data.send_at or now,
             created_at=now,
+            audience_as_of=as_of,
         )
 
         async def work(session: AsyncClientSession) -> None:
@@ -140,7 +159,14 @@ class CampaignService(BackgroundLoop):
 
     async def schedule_next(self) -> bool:
         """Plan the nudges of one campaign waiting for it. False when none waits."""
-        campaign = await self.campaigns.claim_unscheduled(self.clock(), self.lease, self.owner)
+        read_through = await self.progress.read_through() if self.progress else None
+        campaign = await self.campaigns.claim_unscheduled(
+            self.clock(),
+            self.lease,
+            self.owner,
+            read_through=read_through,
+            audience_wait=self.audience_wait,
+        )
         if campaign is None:
             return False
         people = await self.recipients(campaign)
