@@ -23,6 +23,7 @@ from deploy_support import (
     SERVICES,
     URL_USERINFO,
 )
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 
 @functools.cache
@@ -163,6 +164,35 @@ def test_k8s_config_names_each_database() -> None:
     assert config["data"]["FLOWLEARN_ENV"] == "production"
     assert config["data"]["FLOWLEARN_GATEWAY_HTTP_HOST"] == "0.0.0.0"
     assert not any(SECRET_NAME.search(key) for key in config["data"])
+
+
+async def _client_seen(trusted: str, peer: str, forwarded: str) -> str:
+    """The client address the gateway's uvicorn sees for a request from ``peer``."""
+    seen: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(scope["client"][0])
+
+    scope = {
+        "type": "http",
+        "scheme": "http",
+        "client": (peer, 40000),
+        "headers": [(b"x-forwarded-for", forwarded.encode())],
+    }
+    await ProxyHeadersMiddleware(app, trusted_hosts=trusted)(scope, None, None)  # type: ignore[arg-type]
+    return seen[0]
+
+
+async def test_k8s_gateway_counts_clients_behind_the_ingress_controller() -> None:
+    (config,) = k8s_objects("ConfigMap").values()
+    trusted = config["data"]["FORWARDED_ALLOW_IPS"]
+    # An ingress controller pod passes on the client's address, which the gateway uses...
+    assert await _client_seen(trusted, "10.42.0.7", "203.0.113.9") == "203.0.113.9"
+    assert await _client_seen(trusted, "172.20.3.4", "198.51.100.2") == "198.51.100.2"
+    # ...and a client prepending an address of its choice gets its own counted.
+    assert await _client_seen(trusted, "10.42.0.7", "1.2.3.4, 203.0.113.9") == "203.0.113.9"
+    # A peer outside the private ranges cannot name another address.
+    assert await _client_seen(trusted, "203.0.113.50", "1.2.3.4") == "203.0.113.50"
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
