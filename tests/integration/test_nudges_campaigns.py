@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -326,47 +327,56 @@ async def member_being_added(
     return release
 
 
-async def test_a_member_added_just_before_a_campaign_is_among_its_recipients(
+@dataclass
+class LateJoiner:
+    members: list[str]  # known to nudges before the campaign
+    joiner: str  # being added while the campaign is sent
+    campaign_id: str
+    release: asyncio.Event  # lets nudges finish applying the joiner's membership
+
+
+async def campaign_while_someone_joins(
     service: Nudges, nc: Client, ask: Ask, clock: FakeClock, unique: str
-) -> None:
-    mgr, dana = f"mgr-{unique}", f"dana-{unique}"
+) -> LateJoiner:
+    mgr, joiner, team_id = f"mgr-{unique}", f"dana-{unique}", f"t-{unique}"
     members = [f"j{i}-{unique}" for i in range(5)]
-    team_id = f"t-{unique}"
     await team(service, nc, team_id, mgr, members, clock.now - timedelta(hours=1))
-    release = await member_being_added(service, nc, team_id, mgr, dana, clock.now)
+    release = await member_being_added(service, nc, team_id, mgr, joiner, clock.now)
     reply = await ask(
         RpcSubject.NUDGES_CREATE_CAMPAIGN, mgr, ["manager"], campaign=campaign(f"team:{team_id}")
     )
-    campaign_id = reply["result"]["id"]
+    return LateJoiner(members, joiner, reply["result"]["id"], release)
 
-    await asyncio.sleep(1.0)  # five planning rounds: none plans it without Dana
-    stats = await ask(RpcSubject.NUDGES_GET_CAMPAIGN, mgr, ["manager"], campaign_id=campaign_id)
-    assert stats["result"]["status"] == "scheduling"
-    assert await service.nudges.nudges.count_documents({"context.campaign_id": campaign_id}) == 0
 
-    release.set()
-    nudges = await campaign_nudges(service, campaign_id, len(members) + 1)
-    assert sorted(n.user_id for n in nudges) == sorted([*members, dana])
+async def test_a_member_added_just_before_a_campaign_is_among_its_recipients(
+    service: Nudges, nc: Client, ask: Ask, clock: FakeClock, unique: str
+) -> None:
+    late = await campaign_while_someone_joins(service, nc, ask, clock, unique)
+    try:
+        await asyncio.sleep(1.0)  # five planning rounds: none plans it without Dana
+        planned = {"context.campaign_id": late.campaign_id}
+        assert await service.nudges.nudges.count_documents(planned) == 0
+        stats = await ask(
+            RpcSubject.NUDGES_GET_CAMPAIGN,
+            f"mgr-{unique}",
+            ["manager"],
+            campaign_id=late.campaign_id,
+        )
+        assert stats["result"]["status"] == "scheduling"
+    finally:
+        late.release.set()
+    nudges = await campaign_nudges(service, late.campaign_id, len(late.members) + 1)
+    assert sorted(n.user_id for n in nudges) == sorted([*late.members, late.joiner])
 
 
 async def test_a_campaign_waits_for_membership_events_only_so_long(
     service: Nudges, nc: Client, ask: Ask, clock: FakeClock, unique: str
 ) -> None:
-    mgr, dana = f"mgr-{unique}", f"dana-{unique}"
-    members = [f"k{i}-{unique}" for i in range(5)]
-    team_id = f"t-{unique}"
-    await team(service, nc, team_id, mgr, members, clock.now - timedelta(hours=1))
-    release = await member_being_added(service, nc, team_id, mgr, dana, clock.now)
+    late = await campaign_while_someone_joins(service, nc, ask, clock, unique)
     try:
-        reply = await ask(
-            RpcSubject.NUDGES_CREATE_CAMPAIGN,
-            mgr,
-            ["manager"],
-            campaign=campaign(f"team:{team_id}"),
-        )
         # Membership events stuck for longer than the wait (30 s): planned with whom it knows.
         clock.now += timedelta(seconds=31)
-        nudges = await campaign_nudges(service, reply["result"]["id"], len(members))
-        assert sorted(n.user_id for n in nudges) == sorted(members)
+        nudges = await campaign_nudges(service, late.campaign_id, len(late.members))
+        assert sorted(n.user_id for n in nudges) == sorted(late.members)
     finally:
-        release.set()
+        late.release.set()
