@@ -36,19 +36,19 @@ class ConsumerProgress:
     async def read_through(self) -> int | None:
         """A sequence up to which the consumer has handled every event it takes; None when
         it cannot be asked."""
+        # The stream first: if the consumer then has nothing pending or unacknowledged, it
+        # has handled everything up to this sequence.
+        last = await self.position()
         js = self.broker.config.connection_state.stream
-        if js is None:
+        if last is None or js is None:
             return None
         try:
-            # The stream first: if the consumer then has nothing pending or unacknowledged,
-            # it has handled everything up to this sequence.
-            last = (await asyncio.wait_for(js.stream_info(self.stream), _TIMEOUT)).state.last_seq
             consumer = await js.consumer_info(self.stream, self.durable, timeout=_TIMEOUT)
         except Exception as exc:
             log.warning("consumer progress unknown: %r", exc, extra={"consumer": self.durable})
             return None
         if not consumer.num_pending and not consumer.num_ack_pending:
-            return int(last)
+            return last
         # Every event up to the ack floor is acknowledged (the consumer filters by subject,
         # so the floor stays put past events it does not take).
         floor = consumer.ack_floor.stream_seq if consumer.ack_floor else 0

@@ -67,10 +67,9 @@ class SecretBox:
     def open(self, value: str, context: str) -> str:
         if not value.startswith(SEALED_PREFIX):
             return value  # stored before sealing; sealed again on the next save
-        try:
-            raw = base64.urlsafe_b64decode(value[len(SEALED_PREFIX) :])
-        except (binascii.Error, ValueError) as exc:
-            raise UnopenableValue("not a sealed value") from exc
+        raw = _unpack(value)
+        if raw is None:
+            raise UnopenableValue("not a sealed value")
         key_id, nonce = raw[:_KEY_ID_BYTES], raw[_KEY_ID_BYTES : _KEY_ID_BYTES + _NONCE_BYTES]
         aead = self._opening.get(key_id)
         if aead is None:
@@ -83,13 +82,16 @@ class SecretBox:
 
     def is_current(self, value: str) -> bool:
         """Sealed with the sealing key (so a reseal can leave it)."""
-        if not value.startswith(SEALED_PREFIX):
-            return False
-        try:
-            raw = base64.urlsafe_b64decode(value[len(SEALED_PREFIX) :])
-        except (binascii.Error, ValueError):
-            return False
-        return raw[:_KEY_ID_BYTES] == self._sealing_id
+        raw = _unpack(value) if value.startswith(SEALED_PREFIX) else None
+        return raw is not None and raw[:_KEY_ID_BYTES] == self._sealing_id
+
+
+def _unpack(value: str) -> bytes | None:
+    """Key id, nonce and ciphertext of a sealed value; None when it is not one."""
+    try:
+        return base64.urlsafe_b64decode(value[len(SEALED_PREFIX) :])
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _each_credential(
