@@ -88,8 +88,8 @@ def test_a_campaign_reaches_the_live_stream_and_counts_responses(
             f"/v1/teams/{team_id}/members", json={"user_id": member}, headers=auth(mgr, "manager")
         )
         assert added.status_code == 200, added.text
-    # A team campaign goes to the members the nudges service knows of when it plans the
-    # campaign; it learns them from the team's events, a moment after the API call.
+    # A team campaign waits for the membership events already on the stream when it is
+    # sent; sharing publishes them from its outbox a moment after each API call returns.
     eventually(lambda: caught_up(stack, "nudges"), "nudges has read the team's events")
     message = f"Share one thing you learned this sprint ({uuid.uuid4().hex[:6]})"
     body = {"type": "custom", "message": message, "audience": f"team:{team_id}"}
